@@ -1,0 +1,29 @@
+"""jkeras: the Keras functional API on JAX, compiled end to end.
+
+`import jkeras as keras` serves Keras 1, 2 and 3 code.
+"""
+
+__version__ = "0.1.0"
+
+from jkeras import (  # noqa: E402
+    activations,
+    backend,
+    config,
+    constraints,
+    initializers,
+    layers,
+    models,
+    ops,
+    regularizers,
+    utils,
+)
+from jkeras.engine.input_layer import Input, InputLayer  # noqa: E402
+from jkeras.engine.layer import Layer  # noqa: E402
+from jkeras.engine.model import Model  # noqa: E402
+from jkeras.engine.sequential import Sequential  # noqa: E402
+from jkeras.engine.variable import Variable  # noqa: E402
+
+__all__ = [
+    "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
+    "config", "constraints", "initializers", "layers", "models", "ops", "regularizers", "utils",
+]

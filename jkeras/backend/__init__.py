@@ -1,0 +1,58 @@
+"""Backend: configuration, dtypes, random keys, stateless scope and KerasTensor."""
+
+from jkeras.backend.config import (
+    epsilon,
+    floatx,
+    image_data_format,
+    image_dim_ordering,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+    set_image_dim_ordering,
+    standardize_data_format,
+)
+from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor
+from jkeras.backend.random import set_random_seed
+
+
+def backend() -> str:
+    """The name of the compute backend: always 'jax'."""
+    return "jax"
+
+
+def clear_session() -> None:
+    """Resets default layer names (dense, dense_1, ...) and cached compiled functions."""
+    from jkeras.backend import naming
+
+    naming.reset()
+
+
+def int_shape(x):
+    """Static shape of a tensor or KerasTensor as a tuple."""
+    return tuple(x.shape)
+
+
+def count_params(x) -> int:
+    import numpy as np
+
+    return int(np.prod(x.shape))
+
+
+__all__ = [
+    "KerasTensor",
+    "backend",
+    "clear_session",
+    "count_params",
+    "epsilon",
+    "floatx",
+    "image_data_format",
+    "image_dim_ordering",
+    "int_shape",
+    "is_keras_tensor",
+    "set_epsilon",
+    "set_floatx",
+    "set_image_data_format",
+    "set_image_dim_ordering",
+    "set_random_seed",
+    "standardize_data_format",
+]

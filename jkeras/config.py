@@ -1,0 +1,15 @@
+"""`keras.config`: global settings (float type, epsilon, image data format)."""
+
+from jkeras.backend.config import (  # noqa: F401
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
+from jkeras.backend.random import set_random_seed  # noqa: F401
+
+
+def backend() -> str:
+    return "jax"

@@ -1,0 +1,1 @@
+"""Engine: Variable, Layer, InputLayer, Functional graph, Model, Sequential."""

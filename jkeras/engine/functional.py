@@ -1,0 +1,300 @@
+"""Functional: a model defined by a graph of nodes from inputs to outputs.
+
+One topological order of nodes, computed once at construction in time linear
+in the graph size, serves execution (`call`), mask propagation and the
+layer list. Inputs may be any symbolic tensors (usually from `Input`), so
+sub-models can be cut from intermediate tensors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+
+from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.engine.input_layer import InputLayer
+from jkeras.engine.layer import Layer, _overrides_mask
+from jkeras.engine.model import Model
+from jkeras.ops.node import flatten
+
+
+def _tensor_name(t: KerasTensor) -> str:
+    if t._keras_history is None:
+        return t.name or "tensor"
+    op, ni, ti = t._keras_history
+    return op.name if isinstance(op, InputLayer) else f"{op.name}[{ni}][{ti}]"
+
+
+def _check_tensors(structure, argument: str, model_name: str) -> list[KerasTensor]:
+    flat = flatten(structure)
+    if not flat:
+        raise ValueError(f"Model '{model_name}': `{argument}` is empty; give at least one tensor.")
+    for t in flat:
+        if not isinstance(t, KerasTensor):
+            raise ValueError(
+                f"Model '{model_name}': every entry of `{argument}` must be a symbolic tensor "
+                f"from keras.Input(...) or a layer call, but got {type(t).__name__}"
+                f"{' of shape ' + str(tuple(t.shape)) if hasattr(t, 'shape') else ''}. "
+                f"Build the graph with Input(shape=...) and pass its tensors."
+            )
+        if t._keras_history is None:
+            raise ValueError(
+                f"Model '{model_name}': tensor {t!r} in `{argument}` was not produced by a "
+                f"jkeras layer or Input."
+            )
+    return flat
+
+
+class Functional(Model):
+    """A model built from symbolic inputs and outputs."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if "input" in kwargs:
+            warnings.warn("Model(input=...) is the Keras 1 spelling; use Model(inputs=...).",
+                          DeprecationWarning, stacklevel=3)
+            inputs = kwargs.pop("input")
+        if "output" in kwargs:
+            warnings.warn("Model(output=...) is the Keras 1 spelling; use Model(outputs=...).",
+                          DeprecationWarning, stacklevel=3)
+            outputs = kwargs.pop("output")
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        if inputs is None or outputs is None:
+            raise ValueError(
+                f"Model '{self.name}' needs both inputs and outputs: Model(inputs, outputs)."
+            )
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs) -> None:
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = _check_tensors(inputs, "inputs", self.name)
+        self.outputs = _check_tensors(outputs, "outputs", self.name)
+        self._nodes, layers = self._topological_order()
+        self._layers = layers
+        self._sublayers = [la for la in layers if la is not self]
+        self._node_ids = {id(n) for n in self._nodes}
+        self.built = True
+
+    def _topological_order(self):
+        input_ids = {id(t) for t in self.inputs}
+        finished: set[int] = set()
+        order = []
+        layers: list = []
+        layer_ids: set[int] = set()
+
+        def add_layer(op):
+            if isinstance(op, Layer) and id(op) not in layer_ids:
+                layer_ids.add(id(op))
+                layers.append(op)
+
+        def producer(t, consumer):
+            if id(t) in input_ids:
+                add_layer(t._keras_history[0])
+                return None
+            op, ni, _ = t._keras_history
+            node = op._inbound_nodes[ni]
+            if node.is_input:
+                needed_by = consumer.operation.name if consumer is not None else "the outputs"
+                raise ValueError(
+                    f"Graph disconnected in model '{self.name}': cannot obtain the value of "
+                    f"tensor '{_tensor_name(t)}' (shape {t.shape}) needed by layer "
+                    f"'{needed_by}'. It comes from input '{op.name}', which is not among the "
+                    f"model's inputs {[_tensor_name(i) for i in self.inputs]}. Add it to "
+                    f"Model(inputs=...)."
+                )
+            return node
+
+        stack = []
+        for t in reversed(self.outputs):
+            node = producer(t, None)
+            if node is not None:
+                stack.append((node, False))
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in finished:
+                continue
+            if expanded:
+                finished.add(id(node))
+                order.append(node)
+                add_layer(node.operation)
+                continue
+            stack.append((node, True))
+            for t in reversed(node.input_tensors):
+                child = producer(t, node)
+                if child is not None and id(child) not in finished:
+                    stack.append((child, False))
+        # inputs that no output needs still belong to the model
+        for t in self.inputs:
+            add_layer(t._keras_history[0])
+        return order, layers
+
+    # structure ------------------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        return list(self._layers)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self) -> list[str]:
+        if isinstance(self._inputs_struct, dict):
+            return list(self._inputs_struct)
+        return [t._keras_history[0].name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        if isinstance(self._outputs_struct, dict):
+            return list(self._outputs_struct)
+        names, seen = [], {}
+        for t in self.outputs:
+            n = t._keras_history[0].name
+            if n in seen:
+                seen[n] += 1
+                n = f"{n}_{seen[n]}"
+            else:
+                seen[n] = 0
+            names.append(n)
+        return names
+
+    @property
+    def input_shape(self):
+        s = [t.shape for t in self.inputs]
+        return s[0] if not isinstance(self._inputs_struct, (list, dict)) else s
+
+    @property
+    def output_shape(self):
+        s = [t.shape for t in self.outputs]
+        return s[0] if not isinstance(self._outputs_struct, (list, dict)) else s
+
+    # execution -------------------------------------------------------------------
+    def flatten_inputs(self, inputs) -> list:
+        """Matches user inputs (array, list, tuple or dict) to the model's inputs,
+        in `self.inputs` order."""
+        n = len(self.inputs)
+        names = self.input_names
+        if isinstance(inputs, dict):
+            unknown = [k for k in inputs if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"Model '{self.name}' got input key(s) {unknown} that name no input. "
+                    f"Valid input names: {names}."
+                )
+            missing = [k for k in names if k not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Model '{self.name}' is missing input(s) {missing}; it expects "
+                    f"{names}."
+                )
+            return [inputs[k] for k in names]
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != n:
+                raise ValueError(
+                    f"Model '{self.name}' expects {n} input(s) {names}, but got "
+                    f"{len(inputs)}. Pass a list of {n} arrays in that order, or a dict "
+                    f"keyed by input name."
+                )
+            return list(inputs)
+        if n != 1:
+            raise ValueError(
+                f"Model '{self.name}' expects {n} inputs {names}, but got a single array. "
+                f"Pass a list of {n} arrays, or a dict keyed by input name."
+            )
+        return [inputs]
+
+    def pack_outputs(self, flat: list):
+        """Arranges flat outputs in the structure the model was defined with."""
+        s = self._outputs_struct
+        if isinstance(s, dict):
+            return dict(zip(s.keys(), flat))
+        if isinstance(s, list):
+            return list(flat)
+        return flat[0]
+
+    def call(self, inputs, training=None, mask=None):
+        outputs, _ = self.call_with_masks(inputs, training, mask)
+        return outputs
+
+    def call_with_masks(self, inputs, training=None, mask=None):
+        flat = self.flatten_inputs(inputs)
+        flat = [
+            x if isinstance(x, KerasTensor) else jnp.asarray(x, dtype=t.dtype)
+            if not hasattr(x, "dtype") or x.dtype != t.dtype else x
+            for x, t in zip(flat, self.inputs)
+        ]
+        flat_masks = None
+        if mask is not None:
+            flat_masks = self.flatten_inputs(mask) if len(self.inputs) > 1 else [mask]
+        outs, out_masks = self.run_graph(flat, training, flat_masks)
+        packed_masks = None if all(m is None for m in out_masks) else self.pack_outputs(out_masks)
+        return self.pack_outputs(outs), packed_masks
+
+    def compute_mask(self, inputs, mask=None):
+        if all(t._keras_mask is None for t in self.outputs) and mask is None:
+            return None
+        return self.call_with_masks(inputs, False, mask)[1]
+
+    def run_graph(self, flat_inputs: list, training=None, flat_masks=None):
+        """Evaluates the graph on values for `self.inputs`; returns (outputs, masks)
+        as flat lists in `self.outputs` order."""
+        values: dict[int, object] = {}
+        masks: dict[int, object] = {}
+        for i, (t, x) in enumerate(zip(self.inputs, flat_inputs)):
+            values[id(t)] = x
+            m = flat_masks[i] if flat_masks is not None else None
+            if m is not None:
+                masks[id(t)] = m
+        for node in self._nodes:
+            op = node.operation
+            args, kwargs = node.fill_arguments(values)
+            out_masks = None
+            if isinstance(op, Layer):
+                in_mask = _structure_masks(node.input_structure, masks) if masks else None
+                if isinstance(op, Functional):
+                    outs, out_masks = op.call_with_masks(args[0], training, in_mask)
+                else:
+                    kw = dict(kwargs)
+                    if training is not None and "training" not in kw:
+                        kw["training"] = training
+                    if in_mask is not None and op._call_has_mask and kw.get("mask") is None:
+                        kw["mask"] = in_mask
+                    outs = op(*args, **kw)
+                    if in_mask is not None or _overrides_mask(op):
+                        out_masks = op.compute_mask(args[0], in_mask)
+            else:
+                outs = op(*args, **kwargs)
+            flat_outs = flatten(outs)
+            for t, v in zip(node.output_tensors, flat_outs):
+                values[id(t)] = v
+            if out_masks is not None:
+                ms = out_masks if isinstance(out_masks, (list, tuple)) else [out_masks]
+                if isinstance(out_masks, dict):
+                    ms = list(out_masks.values())
+                if len(ms) == 1 and len(flat_outs) > 1:
+                    ms = ms * len(flat_outs)
+                for t, m in zip(node.output_tensors, ms):
+                    if m is not None:
+                        masks[id(t)] = m
+        return [values[id(t)] for t in self.outputs], [masks.get(id(t)) for t in self.outputs]
+
+
+def _structure_masks(structure, masks: dict):
+    if isinstance(structure, KerasTensor):
+        return masks.get(id(structure))
+    if isinstance(structure, (list, tuple)):
+        ms = [_structure_masks(s, masks) for s in structure]
+        return None if all(m is None for m in ms) else ms
+    if isinstance(structure, dict):
+        ms = {k: _structure_masks(v, masks) for k, v in structure.items()}
+        return None if all(m is None for m in ms.values()) else ms
+    return None

@@ -1,0 +1,540 @@
+"""Layer: the base class of every jkeras layer and model.
+
+A layer owns variables (created in `build(input_shape)` with `add_weight`),
+computes in `call(inputs, training=None, mask=None)`, and when called on
+symbolic tensors records a `Node` (through `Operation`). Calling on arrays
+computes eagerly; inside a `StatelessScope` the same call is a pure function
+of the scope's variable values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras.backend import scope as _scope
+from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
+from jkeras.engine.variable import Variable
+from jkeras.ops.node import Node, flatten
+from jkeras.ops.operation import Operation, symbolic_eval
+
+_call_context = threading.local()
+
+_BASE_KWARGS = (
+    "trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape",
+    "batch_size", "activity_regularizer", "input_length", "weights", "autocast",
+)
+
+
+def _shape_of(x):
+    if isinstance(x, KerasTensor):
+        return x.shape
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    return None
+
+
+def shapes_of(structure):
+    """The shape structure of a nested input structure (tuple per tensor)."""
+    if isinstance(structure, (list, tuple)) and not hasattr(structure, "shape"):
+        return [shapes_of(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: shapes_of(v) for k, v in structure.items()}
+    return _shape_of(structure)
+
+
+def _call_accepts(fn, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+class Layer(Operation):
+    """Base layer. Subclasses implement `build` (optional) and `call`."""
+
+    # With `compute_output_shape`, outputs take the input dtype (True) or the
+    # layer dtype (False).
+    _keeps_input_dtype = False
+
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
+                 activity_regularizer=None, **kwargs):
+        unknown = [k for k in kwargs if k not in _BASE_KWARGS]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {unknown}. "
+                f"Check the spelling against the layer's documented arguments."
+            )
+        super().__init__(name=name)
+        object.__setattr__(self, "_tracking", False)
+        self._trainable = bool(trainable)
+        self.built = False
+        self._own_variables: list[Variable] = []
+        self._sublayers: list[Layer] = []
+        self._losses: list = []
+        self.supports_masking = False
+        self.dtype = _standardize_dtype(dtype)
+        from jkeras import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._initial_weights = kwargs.get("weights")
+        batch_input_shape = kwargs.get("batch_input_shape")
+        if batch_input_shape is None:
+            input_shape = kwargs.get("input_shape")
+            if input_shape is None and kwargs.get("input_dim") is not None:
+                input_shape = (kwargs["input_dim"],)
+            if input_shape is None and kwargs.get("input_length") is not None:
+                input_shape = (kwargs["input_length"],)
+            if input_shape is not None:
+                if isinstance(input_shape, int):
+                    input_shape = (input_shape,)
+                batch_input_shape = (kwargs.get("batch_size"), *input_shape)
+        self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape else None
+        cls = type(self)
+        self._call_has_training = _call_accepts(cls.call, "training")
+        self._call_has_mask = _call_accepts(cls.call, "mask")
+        self._tracking = True
+
+    # attribute tracking -----------------------------------------------------
+    def __setattr__(self, name, value):
+        if getattr(self, "_tracking", False) and not name.startswith("_"):
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, Layer) and item is not self and item not in self._sublayers:
+                    self._sublayers.append(item)
+        object.__setattr__(self, name, value)
+
+    # variables --------------------------------------------------------------
+    def add_weight(self, name: str = "weight", shape=(), initializer="glorot_uniform",
+                   dtype=None, trainable: bool = True, regularizer=None, constraint=None,
+                   **kwargs) -> Variable:
+        """Creates a variable owned by this layer and returns it."""
+        from jkeras import constraints, initializers, regularizers
+
+        if "shape" in kwargs:
+            shape = kwargs.pop("shape")
+        init = initializers.get(initializer)
+        var = Variable(
+            init,
+            shape=tuple(int(d) for d in shape),
+            dtype=dtype or self.dtype,
+            trainable=trainable,
+            name=name,
+            path=f"{self.name}/{name}",
+            regularizer=regularizers.get(regularizer),
+            constraint=constraints.get(constraint),
+        )
+        self._own_variables.append(var)
+        return var
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._sublayers:
+            layer.trainable = value
+
+    def _collect(self, which: str) -> list:
+        seen, out = set(), []
+
+        def add(v):
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+
+        own_t = [v for v in self._own_variables if v.trainable]
+        own_nt = [v for v in self._own_variables if not v.trainable]
+        if which == "all":
+            for v in own_t + own_nt:
+                add(v)
+            for layer in self._sublayers:
+                for v in layer.weights:
+                    add(v)
+        elif which == "trainable":
+            if self.trainable:
+                for v in own_t:
+                    add(v)
+                for layer in self._sublayers:
+                    for v in layer.trainable_weights:
+                        add(v)
+        else:
+            if not self.trainable:
+                return self._collect("all")
+            for v in own_nt:
+                add(v)
+            for layer in self._sublayers:
+                for v in layer.non_trainable_weights:
+                    add(v)
+        return out
+
+    @property
+    def weights(self) -> list[Variable]:
+        return self._collect("all")
+
+    variables = weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return self._collect("trainable")
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return self._collect("non_trainable")
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The layer's weights as numpy arrays, in `weights` order."""
+        return [np.array(v.value) for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Sets the weights from a list of arrays in `weights` order."""
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects {len(params)} weight "
+                f"arrays ({[v.path for v in params]}), but set_weights was given "
+                f"{len(weights)}. Pass one array per weight, in `layer.weights` order."
+            )
+        for var, w in zip(params, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != var.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}): weight '{var.path}' has "
+                    f"shape {var.shape}, but set_weights was given an array of shape "
+                    f"{tuple(w.shape)}. Pass arrays shaped like layer.get_weights()."
+                )
+        for var, w in zip(params, weights):
+            var.assign(w)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so its parameters are unknown. "
+                f"Call it on an input (or call build(input_shape)) first."
+            )
+        return int(sum(v.size for v in self.weights))
+
+    # losses -----------------------------------------------------------------
+    def add_loss(self, loss) -> None:
+        """Adds a scalar loss term (collected during training)."""
+        s = _scope.current()
+        if s is not None and s.collect_losses:
+            s.losses.append(loss)
+        else:
+            self._losses.append(loss)
+
+    @property
+    def losses(self) -> list:
+        out = list(self._losses)
+        for layer in self._sublayers:
+            out.extend(layer._losses)
+        for v in self.weights:
+            if v.regularizer is not None:
+                out.append(v.regularizer(v.value))
+        return out
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self._sublayers:
+            layer._clear_losses()
+
+    # build / call -------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        self.built = True
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        shape = shapes_of(inputs)
+        self.build(shape)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask: the input mask for layers that support masking."""
+        if not self.supports_masking:
+            return None
+        return mask
+
+    def _validate_input(self, inputs) -> None:
+        """Raises a clear error if the layer cannot take these inputs (override)."""
+
+    def __call__(self, *args, **kwargs):
+        if not args and "inputs" in kwargs:
+            args = (kwargs.pop("inputs"),)
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called with no input.")
+        if any_symbolic(args, kwargs):
+            return self._symbolic_call(args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    def _resolve_call_kwargs(self, kwargs, inputs):
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = getattr(_call_context, "training", None)
+        if self._call_has_training and training is not None:
+            kwargs["training"] = training
+        mask = kwargs.get("mask")
+        if not self._call_has_mask:
+            kwargs.pop("mask", None)
+        elif mask is None:
+            kwargs.pop("mask", None)
+        return kwargs, training
+
+    def _eager_call(self, args, kwargs):
+        inputs = args[0]
+        if not self.built:
+            self._validate_input(inputs)
+            self._maybe_build(inputs)
+        kwargs, training = self._resolve_call_kwargs(dict(kwargs), inputs)
+        outer = getattr(_call_context, "training", None)
+        depth = getattr(_call_context, "depth", 0)
+        if depth == 0 and _scope.current() is None:
+            self._clear_losses()
+        _call_context.training = training
+        _call_context.depth = depth + 1
+        try:
+            outputs = self.call(*args, **kwargs)
+        finally:
+            _call_context.training = outer
+            _call_context.depth = depth
+        if self.activity_regularizer is not None:
+            for o in flatten(outputs):
+                self.add_loss(self.activity_regularizer(o))
+        return outputs
+
+    def _symbolic_call(self, args, kwargs):
+        inputs = args[0]
+        self._validate_input(inputs)
+        try:
+            self._maybe_build(inputs)
+        except (TypeError, ValueError) as e:
+            raise type(e)(self._call_error(inputs, e)) from e
+        call_kwargs = dict(kwargs)
+        masks = _masks_of(inputs)
+        if masks is not None and self._call_has_mask and call_kwargs.get("mask") is None:
+            spec_kwargs = dict(call_kwargs, mask=masks)
+        else:
+            spec_kwargs = call_kwargs
+        try:
+            outputs = self.compute_output_spec(*args, **spec_kwargs)
+        except (TypeError, ValueError) as e:
+            if "Layer '" in str(e):
+                raise
+            raise ValueError(self._call_error(inputs, e)) from e
+        Node(self, args, call_kwargs, outputs)
+        self._attach_symbolic_mask(inputs, masks, outputs)
+        return outputs
+
+    def _attach_symbolic_mask(self, inputs, masks, outputs):
+        if masks is None and type(self).compute_mask is Layer.compute_mask:
+            return
+        if masks is None and not _overrides_mask(self):
+            return
+        try:
+            out_masks = symbolic_eval(lambda i, m: self.compute_mask(i, m), (inputs, masks), {})
+        except Exception:  # noqa: BLE001 - a mask that cannot be traced is dropped
+            return
+        outs = flatten(outputs)
+        out_m = out_masks if isinstance(out_masks, (list, tuple)) else [out_masks]
+        if len(out_m) == 1 and len(outs) > 1:
+            out_m = out_m * len(outs)
+        for o, m in zip(outs, out_m):
+            if isinstance(m, KerasTensor):
+                o._keras_mask = m
+
+    def _call_error(self, inputs, error) -> str:
+        return (
+            f"Layer '{self.name}' ({type(self).__name__}) cannot be called on input(s) of "
+            f"shape {shapes_of(inputs)} and dtype {_dtypes_of(inputs)}: {error}"
+        )
+
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError
+
+    def compute_output_spec(self, *args, **kwargs):
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            inputs = args[0]
+            shape = self.compute_output_shape(shapes_of(inputs))
+            dtype = _first_dtype(inputs, self.dtype) if self._keeps_input_dtype else self.dtype
+            return _specs_from_shapes(shape, dtype)
+        kwargs = dict(kwargs)
+        if self._call_has_training:
+            kwargs.setdefault("training", False)
+
+        def fn(*a, **k):
+            with _scope.StatelessScope(rng=jax.random.key(0), collect_losses=True):
+                k2, _ = self._resolve_call_kwargs(dict(k), a[0])
+                return self.call(*a, **k2)
+
+        return symbolic_eval(fn, args, kwargs)
+
+    # nodes ----------------------------------------------------------------------
+    @property
+    def inbound_nodes(self) -> list[Node]:
+        return self._inbound_nodes
+
+    @property
+    def outbound_nodes(self) -> list[Node]:
+        return self._outbound_nodes
+
+    def _node_attr(self, attr: str, node_index: int, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called and thus has no defined {what}."
+            )
+        if not 0 <= node_index < len(self._inbound_nodes) and not (
+            -len(self._inbound_nodes) <= node_index < 0
+        ):
+            raise ValueError(
+                f"Asked for the {what} at node {node_index} of layer '{self.name}', but the "
+                f"layer has only {len(self._inbound_nodes)} inbound node(s)."
+            )
+        node = self._inbound_nodes[node_index]
+        if attr == "input":
+            return node.input_structure
+        if attr == "output":
+            outs = node.output_tensors
+            return outs[0] if len(outs) == 1 else list(outs)
+        if attr == "input_shape":
+            return shapes_of(node.input_structure)
+        if attr == "output_shape":
+            return node.output_shapes
+        if attr == "input_mask":
+            return _masks_of(node.input_structure)
+        if attr == "output_mask":
+            m = [t._keras_mask for t in node.output_tensors]
+            return m[0] if len(m) == 1 else m
+        raise KeyError(attr)
+
+    def _single_node_attr(self, attr: str, what: str, accessor: str):
+        n = len(self._inbound_nodes)
+        if n > 1:
+            if attr in ("input_shape", "output_shape"):
+                values = [self._node_attr(attr, i, what) for i in range(n)]
+                if all(v == values[0] for v in values):
+                    return values[0]
+            raise AttributeError(
+                f"Layer '{self.name}' has multiple inbound nodes ({n}), so its '{what}' is "
+                f"ill-defined. Use `{accessor}(node_index)` instead."
+            )
+        return self._node_attr(attr, 0, what)
+
+    @property
+    def input(self):
+        return self._single_node_attr("input", "input", "get_input_at")
+
+    @property
+    def output(self):
+        return self._single_node_attr("output", "output", "get_output_at")
+
+    @property
+    def input_shape(self):
+        return self._single_node_attr("input_shape", "input shape", "get_input_shape_at")
+
+    @property
+    def output_shape(self):
+        return self._single_node_attr("output_shape", "output shape", "get_output_shape_at")
+
+    @property
+    def input_mask(self):
+        return self._single_node_attr("input_mask", "input mask", "get_input_mask_at")
+
+    @property
+    def output_mask(self):
+        return self._single_node_attr("output_mask", "output mask", "get_output_mask_at")
+
+    def get_input_at(self, node_index: int):
+        return self._node_attr("input", node_index, "input")
+
+    def get_output_at(self, node_index: int):
+        return self._node_attr("output", node_index, "output")
+
+    def get_input_shape_at(self, node_index: int):
+        return self._node_attr("input_shape", node_index, "input shape")
+
+    def get_output_shape_at(self, node_index: int):
+        return self._node_attr("output_shape", node_index, "output shape")
+
+    def get_input_mask_at(self, node_index: int):
+        return self._node_attr("input_mask", node_index, "input mask")
+
+    def get_output_mask_at(self, node_index: int):
+        return self._node_attr("output_mask", node_index, "output mask")
+
+    # config -------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = self._batch_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _standardize_dtype(dtype):
+    if dtype is None:
+        from jkeras.backend.config import floatx
+
+        return floatx()
+    if isinstance(dtype, dict):  # serialized dtype policy
+        dtype = dtype.get("config", {}).get("name", "float32")
+    name = getattr(dtype, "name", dtype)
+    if name in ("mixed_float16", "mixed_bfloat16"):
+        return "float32"
+    return jnp.dtype(name).name
+
+
+def _masks_of(inputs):
+    if isinstance(inputs, KerasTensor):
+        return inputs._keras_mask
+    if isinstance(inputs, (list, tuple)):
+        ms = [_masks_of(x) for x in inputs]
+        return None if all(m is None for m in ms) else ms
+    if isinstance(inputs, dict):
+        ms = {k: _masks_of(v) for k, v in inputs.items()}
+        return None if all(m is None for m in ms.values()) else ms
+    return None
+
+
+def _overrides_mask(layer) -> bool:
+    return type(layer).compute_mask is not Layer.compute_mask
+
+
+def _dtypes_of(structure):
+    if isinstance(structure, (list, tuple)):
+        return [_dtypes_of(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _dtypes_of(v) for k, v in structure.items()}
+    return getattr(structure, "dtype", type(structure).__name__)
+
+
+def _first_dtype(inputs, default):
+    for x in flatten(inputs):
+        if hasattr(x, "dtype"):
+            return x.dtype
+    return default
+
+
+def _specs_from_shapes(shape, dtype):
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+        return [KerasTensor(s, dtype) for s in shape]
+    return KerasTensor(shape, dtype)

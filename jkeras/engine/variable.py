@@ -1,0 +1,130 @@
+"""Variable: a named, mutable array owned by a layer.
+
+Reading `.value` inside a `StatelessScope` returns the scope's value for the
+variable (a traced array in compiled code); assigning inside a scope records
+the update there instead of mutating the variable.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras.backend import scope as _scope
+
+
+class Variable:
+    _is_variable = True
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable: bool = True,
+                 name: str = "variable", path: str | None = None, constraint=None,
+                 regularizer=None, aggregation: str = "mean"):
+        self.name = name
+        self.path = path or name
+        self.trainable = bool(trainable)
+        self.constraint = constraint
+        self.regularizer = regularizer
+        self.aggregation = aggregation
+        if callable(initializer):
+            if shape is None:
+                raise ValueError(f"Variable '{self.path}': a shape is needed with an initializer.")
+            value = initializer(tuple(shape), dtype=dtype or "float32")
+        else:
+            value = initializer
+        self._value = jnp.asarray(value, dtype=dtype)
+        if shape is not None and tuple(self._value.shape) != tuple(shape):
+            raise ValueError(
+                f"Variable '{self.path}': initial value has shape {self._value.shape}, "
+                f"expected {tuple(shape)}."
+            )
+
+    @property
+    def value(self) -> jax.Array:
+        s = _scope.current()
+        if s is not None:
+            v = s.updates.get(id(self))
+            if v is not None:
+                return v
+            v = s.values.get(id(self))
+            if v is not None:
+                return v
+        return self._value
+
+    def assign(self, value) -> None:
+        """Sets a new value of the same shape (recorded in the scope if one is active)."""
+        value = jnp.asarray(value, dtype=self._value.dtype)
+        if value.shape != self._value.shape:
+            raise ValueError(
+                f"Cannot assign a value of shape {value.shape} to variable '{self.path}' "
+                f"of shape {self._value.shape}."
+            )
+        s = _scope.current()
+        if s is not None and id(self) in s.values:
+            s.updates[id(self)] = value
+        else:
+            self._value = value
+
+    def assign_add(self, delta) -> None:
+        self.assign(self.value + delta)
+
+    def assign_sub(self, delta) -> None:
+        self.assign(self.value - delta)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return jnp.dtype(self._value.dtype).name
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.value)
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self.value)
+        return a.astype(dtype) if dtype is not None else a
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    # arithmetic delegates to the value -------------------------------------
+    def _bin(fn, reverse=False):  # noqa: N805
+        def method(self, other):
+            if getattr(other, "_is_variable", False):
+                other = other.value
+            return fn(other, self.value) if reverse else fn(self.value, other)
+
+        return method
+
+    __add__ = _bin(jnp.add)
+    __radd__ = _bin(jnp.add, True)
+    __sub__ = _bin(jnp.subtract)
+    __rsub__ = _bin(jnp.subtract, True)
+    __mul__ = _bin(jnp.multiply)
+    __rmul__ = _bin(jnp.multiply, True)
+    __truediv__ = _bin(jnp.true_divide)
+    __rtruediv__ = _bin(jnp.true_divide, True)
+    __matmul__ = _bin(jnp.matmul)
+    __rmatmul__ = _bin(jnp.matmul, True)
+    __pow__ = _bin(jnp.power)
+    __lt__ = _bin(jnp.less)
+    __gt__ = _bin(jnp.greater)
+    del _bin
+
+    def __neg__(self):
+        return -self.value
+
+    def __getitem__(self, key):
+        return self.value[key]
+
+    __hash__ = object.__hash__

@@ -1,0 +1,229 @@
+"""Weight initializers, by name or object (Keras names and defaults)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras.backend.random import make_seed_key
+
+
+def _fans(shape) -> tuple[float, float]:
+    shape = tuple(shape)
+    if len(shape) < 1:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive = float(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class: `init(shape, dtype)` returns an array."""
+
+    def __call__(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return jnp.zeros(shape, dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return jnp.ones(shape, dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype="float32"):
+        return jnp.full(shape, self.value, dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class _Random(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def _key(self):
+        return make_seed_key(self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class RandomNormal(_Random):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype="float32"):
+        return self.mean + self.stddev * jax.random.normal(self._key(), shape, dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    def __call__(self, shape, dtype="float32"):
+        return self.mean + self.stddev * jax.random.truncated_normal(
+            self._key(), -2.0, 2.0, shape, dtype
+        )
+
+
+class RandomUniform(_Random):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype="float32"):
+        return jax.random.uniform(self._key(), shape, dtype, self.minval, self.maxval)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class VarianceScaling(_Random):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"VarianceScaling: invalid mode {mode!r}; expected fan_in, "
+                             f"fan_out or fan_avg.")
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError(f"VarianceScaling: invalid distribution {distribution!r}.")
+        super().__init__(seed)
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype="float32"):
+        fan_in, fan_out = _fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        scale = self.scale / max(1.0, n)
+        key = self._key()
+        if self.distribution == "truncated_normal":
+            std = math.sqrt(scale) / 0.87962566103423978
+            return std * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+        if self.distribution == "untruncated_normal":
+            return math.sqrt(scale) * jax.random.normal(key, shape, dtype)
+        limit = math.sqrt(3.0 * scale)
+        return jax.random.uniform(key, shape, dtype, -limit, limit)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+def _vs(name, scale, mode, distribution):
+    def __init__(self, seed=None):  # noqa: N807
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
+
+
+GlorotUniform = _vs("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _vs("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeNormal = _vs("HeNormal", 2.0, "fan_in", "truncated_normal")
+HeUniform = _vs("HeUniform", 2.0, "fan_in", "uniform")
+LecunNormal = _vs("LecunNormal", 1.0, "fan_in", "truncated_normal")
+LecunUniform = _vs("LecunUniform", 1.0, "fan_in", "uniform")
+
+
+class Orthogonal(_Random):
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal initializer needs a shape of rank >= 2, got {shape}.")
+        rows = int(np.prod(shape[:-1]))
+        cols = shape[-1]
+        a = jax.random.normal(self._key(), (max(rows, cols), min(rows, cols)), "float32")
+        q, r = jnp.linalg.qr(a)
+        q = q * jnp.sign(jnp.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializer needs a 2D shape, got {shape}.")
+        return self.gain * jnp.eye(*shape, dtype=dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_ALIASES = {
+    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
+    "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
+    "uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
+    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
+    "identity": Identity,
+}
+_CLASSES = {c.__name__: c for c in set(_ALIASES.values())}
+
+
+def get(identifier):
+    """An initializer from a name, a config dict, an instance or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(
+        identifier, (str, dict, type)
+    ):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown initializer class {identifier.get('class_name')!r}.")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(
+                f"Unknown initializer {identifier!r}. Known: {sorted(_ALIASES)}."
+            )
+        return cls()
+    raise ValueError(f"Could not interpret initializer {identifier!r}.")
+
+
+def serialize(init) -> dict | None:
+    if init is None:
+        return None
+    return {"module": "keras.initializers", "class_name": type(init).__name__,
+            "config": init.get_config(), "registered_name": None}
+
+
+deserialize = get

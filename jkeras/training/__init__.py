@@ -1,0 +1,1 @@
+"""Training and inference: compile/fit/evaluate/predict and their parts."""

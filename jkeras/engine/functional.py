@@ -52,11 +52,11 @@ class Functional(Model):
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if "input" in kwargs:
             warnings.warn("Model(input=...) is the Keras 1 spelling; use Model(inputs=...).",
-                          DeprecationWarning, stacklevel=3)
+                          DeprecationWarning, stacklevel=2)
             inputs = kwargs.pop("input")
         if "output" in kwargs:
             warnings.warn("Model(output=...) is the Keras 1 spelling; use Model(outputs=...).",
-                          DeprecationWarning, stacklevel=3)
+                          DeprecationWarning, stacklevel=2)
             outputs = kwargs.pop("output")
         super().__init__(name=name, trainable=trainable, **kwargs)
         if inputs is None or outputs is None:

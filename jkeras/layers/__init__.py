@@ -33,8 +33,10 @@ from jkeras.layers.merge import (
     multiply,
     subtract,
 )
+from jkeras.layers.normalization import BatchNormalization, LayerNormalization
 
 __all__ = [
+    "BatchNormalization", "LayerNormalization",
     "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Embedding",
     "Flatten", "Input", "InputLayer", "Lambda", "Layer", "Maximum", "Merge", "Minimum",
     "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract", "add", "average",

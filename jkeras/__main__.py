@@ -1,0 +1,5 @@
+import sys
+
+from jkeras.cli import main
+
+sys.exit(main())

@@ -5,6 +5,11 @@
 
 __version__ = "0.1.0"
 
+from jkeras.backend import xla_flags as _xla_flags  # noqa: E402
+
+# Before any JAX computation: XLA reads XLA_FLAGS when its CPU backend starts.
+_xla_flags.apply_cpu_tuning()
+
 from jkeras import (  # noqa: E402
     activations,
     backend,

@@ -49,6 +49,8 @@ def _check_tensors(structure, argument: str, model_name: str) -> list[KerasTenso
 class Functional(Model):
     """A model built from symbolic inputs and outputs."""
 
+    _autocast = False  # each layer applies its own dtype policy
+
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if "input" in kwargs:
             warnings.warn("Model(input=...) is the Keras 1 spelling; use Model(inputs=...).",

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.backend import dtype_policy as dtype_policies
 from jkeras.backend import scope as _scope
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
 from jkeras.engine.variable import Variable
@@ -59,8 +60,41 @@ class Layer(Operation):
     """Base layer. Subclasses implement `build` (optional) and `call`."""
 
     # With `compute_output_shape`, outputs take the input dtype (True) or the
-    # layer dtype (False).
+    # layer's compute dtype (False).
     _keeps_input_dtype = False
+    # Cast float inputs and variables to the compute dtype of the policy.
+    _autocast = True
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the layer's variables."""
+        return self.dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self.dtype_policy = dtype_policies.get(value)
+
+    @property
+    def compute_dtype(self) -> str:
+        return self.dtype_policy.compute_dtype
+
+    def _call_in_policy(self, args, kwargs):
+        """Runs `call`, casting float inputs and variable reads to the compute dtype
+        under a mixed policy."""
+        policy = self.dtype_policy
+        if not (self._autocast and policy.is_mixed):
+            if dtype_policies.autocast_dtype() is None:
+                return self.call(*args, **kwargs)
+            with dtype_policies.autocast(None):
+                return self.call(*args, **kwargs)
+        compute = policy.compute_dtype
+        first = jax.tree_util.tree_map(
+            lambda x: x.astype(compute)
+            if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) else x,
+            args[0],
+        )
+        with dtype_policies.autocast(compute):
+            return self.call(first, *args[1:], **kwargs)
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
                  activity_regularizer=None, **kwargs):
@@ -78,7 +112,7 @@ class Layer(Operation):
         self._sublayers: list[Layer] = []
         self._losses: list = []
         self.supports_masking = False
-        self.dtype = _standardize_dtype(dtype)
+        self.dtype_policy = dtype_policies.get(dtype)
         from jkeras import regularizers
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -307,7 +341,7 @@ class Layer(Operation):
         _call_context.training = training
         _call_context.depth = depth + 1
         try:
-            outputs = self.call(*args, **kwargs)
+            outputs = self._call_in_policy(args, kwargs)
         finally:
             _call_context.training = outer
             _call_context.depth = depth
@@ -369,7 +403,8 @@ class Layer(Operation):
         if type(self).compute_output_shape is not Layer.compute_output_shape:
             inputs = args[0]
             shape = self.compute_output_shape(shapes_of(inputs))
-            dtype = _first_dtype(inputs, self.dtype) if self._keeps_input_dtype else self.dtype
+            dtype = (_first_dtype(inputs, self.compute_dtype) if self._keeps_input_dtype
+                     else self.compute_dtype)
             return _specs_from_shapes(shape, dtype)
         kwargs = dict(kwargs)
         if self._call_has_training:
@@ -378,7 +413,7 @@ class Layer(Operation):
         def fn(*a, **k):
             with _scope.StatelessScope(rng=jax.random.key(0), collect_losses=True):
                 k2, _ = self._resolve_call_kwargs(dict(k), a[0])
-                return self.call(*a, **k2)
+                return self._call_in_policy(a, k2)
 
         return symbolic_eval(fn, args, kwargs)
 
@@ -477,7 +512,8 @@ class Layer(Operation):
 
     # config -------------------------------------------------------------------
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": self.dtype_policy.name}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         return config
@@ -488,19 +524,6 @@ class Layer(Operation):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _standardize_dtype(dtype):
-    if dtype is None:
-        from jkeras.backend.config import floatx
-
-        return floatx()
-    if isinstance(dtype, dict):  # serialized dtype policy
-        dtype = dtype.get("config", {}).get("name", "float32")
-    name = getattr(dtype, "name", dtype)
-    if name in ("mixed_float16", "mixed_bfloat16"):
-        return "float32"
-    return jnp.dtype(name).name
 
 
 def _masks_of(inputs):

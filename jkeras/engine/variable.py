@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend import scope as _scope
+from jkeras.backend.dtype_policy import autocast_dtype as _autocast_dtype
 
 
 class Variable:
@@ -41,6 +42,13 @@ class Variable:
 
     @property
     def value(self) -> jax.Array:
+        v = self._current()
+        cast = _autocast_dtype()
+        if cast is not None and v.dtype != cast and jnp.issubdtype(v.dtype, jnp.floating):
+            return v.astype(cast)
+        return v
+
+    def _current(self) -> jax.Array:
         s = _scope.current()
         if s is not None:
             v = s.updates.get(id(self))
@@ -66,10 +74,10 @@ class Variable:
             self._value = value
 
     def assign_add(self, delta) -> None:
-        self.assign(self.value + delta)
+        self.assign(self._current() + delta)
 
     def assign_sub(self, delta) -> None:
-        self.assign(self.value - delta)
+        self.assign(self._current() - delta)
 
     @property
     def shape(self) -> tuple:

@@ -27,6 +27,7 @@ class BatchNormalization(Layer):
     inference: `gamma * (x - mean) / sqrt(var + epsilon) + beta`."""
 
     _keeps_input_dtype = True
+    _autocast = False  # statistics and scale stay in float32 under mixed precision
 
     @legacy_args({"gamma_init": "gamma_initializer", "beta_init": "beta_initializer",
                   "gamma_regularizer": "gamma_regularizer"}, include_common=False)
@@ -144,6 +145,7 @@ class LayerNormalization(Layer):
     """Normalizes each sample over `axis`: `gamma * (x - mean) / sqrt(var + epsilon) + beta`."""
 
     _keeps_input_dtype = True
+    _autocast = False
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,

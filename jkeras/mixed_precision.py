@@ -1,0 +1,16 @@
+"""`keras.mixed_precision`: compute in bfloat16/float16 with float32 variables."""
+
+from jkeras.backend.dtype_policy import (  # noqa: F401
+    DTypePolicy,
+    Policy,
+    global_policy,
+    set_global_policy,
+)
+
+
+def set_dtype_policy(policy) -> None:
+    set_global_policy(policy)
+
+
+def dtype_policy():
+    return global_policy()

@@ -17,6 +17,7 @@ from jkeras import (  # noqa: E402
     constraints,
     initializers,
     layers,
+    mixed_precision,
     models,
     ops,
     regularizers,
@@ -30,5 +31,5 @@ from jkeras.engine.variable import Variable  # noqa: E402
 
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
-    "config", "constraints", "initializers", "layers", "models", "ops", "regularizers", "utils",
+    "config", "constraints", "initializers", "layers", "mixed_precision", "models", "ops", "regularizers", "utils",
 ]

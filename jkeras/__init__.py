@@ -31,5 +31,6 @@ from jkeras.engine.variable import Variable  # noqa: E402
 
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
-    "config", "constraints", "initializers", "layers", "mixed_precision", "models", "ops", "regularizers", "utils",
+    "config", "constraints", "initializers", "layers", "mixed_precision", "models", "ops",
+    "regularizers", "utils",
 ]

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jkeras.backend.random import make_seed_key
+from jkeras.backend.random import host_rng
+
+_TRUNC_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]
+
+
+def _truncated_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    """Standard normal samples redrawn until inside [-2, 2]."""
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2
+    return out
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -62,8 +73,8 @@ class _Random(Initializer):
     def __init__(self, seed=None):
         self.seed = seed
 
-    def _key(self):
-        return make_seed_key(self.seed)
+    def _rng(self) -> np.random.Generator:
+        return host_rng(self.seed)
 
     def get_config(self):
         return {"seed": self.seed}
@@ -75,7 +86,8 @@ class RandomNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype="float32"):
-        return self.mean + self.stddev * jax.random.normal(self._key(), shape, dtype)
+        v = self.mean + self.stddev * self._rng().standard_normal(shape)
+        return jnp.asarray(v, dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -83,9 +95,8 @@ class RandomNormal(_Random):
 
 class TruncatedNormal(RandomNormal):
     def __call__(self, shape, dtype="float32"):
-        return self.mean + self.stddev * jax.random.truncated_normal(
-            self._key(), -2.0, 2.0, shape, dtype
-        )
+        v = self.mean + self.stddev * _truncated_normal(self._rng(), shape)
+        return jnp.asarray(v, dtype)
 
 
 class RandomUniform(_Random):
@@ -94,7 +105,7 @@ class RandomUniform(_Random):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype="float32"):
-        return jax.random.uniform(self._key(), shape, dtype, self.minval, self.maxval)
+        return jnp.asarray(self._rng().uniform(self.minval, self.maxval, shape), dtype)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -116,14 +127,15 @@ class VarianceScaling(_Random):
         fan_in, fan_out = _fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         scale = self.scale / max(1.0, n)
-        key = self._key()
+        rng = self._rng()
         if self.distribution == "truncated_normal":
-            std = math.sqrt(scale) / 0.87962566103423978
-            return std * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
-        if self.distribution == "untruncated_normal":
-            return math.sqrt(scale) * jax.random.normal(key, shape, dtype)
-        limit = math.sqrt(3.0 * scale)
-        return jax.random.uniform(key, shape, dtype, -limit, limit)
+            v = math.sqrt(scale) / _TRUNC_STD * _truncated_normal(rng, shape)
+        elif self.distribution == "untruncated_normal":
+            v = math.sqrt(scale) * rng.standard_normal(shape)
+        else:
+            limit = math.sqrt(3.0 * scale)
+            v = rng.uniform(-limit, limit, shape)
+        return jnp.asarray(v, dtype)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -158,12 +170,12 @@ class Orthogonal(_Random):
             raise ValueError(f"Orthogonal initializer needs a shape of rank >= 2, got {shape}.")
         rows = int(np.prod(shape[:-1]))
         cols = shape[-1]
-        a = jax.random.normal(self._key(), (max(rows, cols), min(rows, cols)), "float32")
-        q, r = jnp.linalg.qr(a)
-        q = q * jnp.sign(jnp.diag(r))
+        a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+        return jnp.asarray((self.gain * q[:rows, :cols]).reshape(shape), dtype)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

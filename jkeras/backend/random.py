@@ -42,6 +42,17 @@ def next_key() -> jax.Array:
     return jax.random.fold_in(jax.random.key(_base_seed()), _counter)
 
 
+def host_rng(seed: int | None = None) -> np.random.Generator:
+    """A numpy generator for weight initialisation on the host: seeded from `seed`,
+    or else the next draw of the global stream (repeatable after set_random_seed).
+    Host generation avoids compiling one XLA program per weight shape."""
+    global _counter
+    if seed is not None:
+        return np.random.default_rng(int(seed))
+    _counter += 1
+    return np.random.default_rng([_base_seed(), _counter])
+
+
 def make_seed_key(seed: int | None) -> jax.Array:
     """A PRNG key from an explicit seed, or the next global key for None."""
     if seed is None:

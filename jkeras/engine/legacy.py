@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import warnings
 
 from jkeras.backend.config import standardize_data_format
+
+_JKERAS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` for `warnings.warn`, called from the function that warns,
+    that points at the first frame outside the jkeras package (the user's line)."""
+    frame = sys._getframe(2)
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _JKERAS_DIR + os.sep
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_keras1(message: str) -> None:
+    """Emits a DeprecationWarning attributed to the user's code."""
+    warnings.warn(message, DeprecationWarning, stacklevel=user_stacklevel())
 
 
 def _dim_ordering(value):
@@ -50,11 +72,9 @@ def legacy_args(mapping: dict | None = None, include_common: bool = True):
             for old in [k for k in kwargs if k in table]:
                 new, convert = table[old]
                 value = kwargs.pop(old)
-                warnings.warn(
+                warn_keras1(
                     f"{type(self).__name__}: argument '{old}' is the Keras 1 name; "
-                    f"use '{new}' instead.",
-                    DeprecationWarning,
-                    stacklevel=2,
+                    f"use '{new}' instead."
                 )
                 if new in kwargs:
                     raise TypeError(
@@ -70,8 +90,4 @@ def legacy_args(mapping: dict | None = None, include_common: bool = True):
 
 
 def warn_renamed(owner: str, old: str, new: str) -> None:
-    warnings.warn(
-        f"{owner}: '{old}' is the Keras 1 name; use '{new}' instead.",
-        DeprecationWarning,
-        stacklevel=3,
-    )
+    warn_keras1(f"{owner}: '{old}' is the Keras 1 name; use '{new}' instead.")

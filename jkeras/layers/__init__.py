@@ -2,6 +2,8 @@
 
 from jkeras.engine.input_layer import Input, InputLayer
 from jkeras.engine.layer import Layer
+from jkeras.layers.convolutional import *  # noqa: F403
+from jkeras.layers.convolutional import __all__ as _conv_all
 from jkeras.layers.core import (
     Activation,
     Dense,
@@ -34,6 +36,10 @@ from jkeras.layers.merge import (
     subtract,
 )
 from jkeras.layers.normalization import BatchNormalization, LayerNormalization
+from jkeras.layers.pooling import *  # noqa: F403
+from jkeras.layers.pooling import __all__ as _pool_all
+from jkeras.layers.reshaping import *  # noqa: F403
+from jkeras.layers.reshaping import __all__ as _reshape_all
 
 __all__ = [
     "BatchNormalization", "LayerNormalization",
@@ -42,3 +48,4 @@ __all__ = [
     "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract", "add", "average",
     "concatenate", "dot", "maximum", "merge", "minimum", "multiply", "subtract",
 ]
+__all__ += [*_conv_all, *_pool_all, *_reshape_all]

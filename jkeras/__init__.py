@@ -15,6 +15,7 @@ from jkeras import (  # noqa: E402
     backend,
     config,
     constraints,
+    datasets,
     initializers,
     layers,
     mixed_precision,
@@ -31,6 +32,6 @@ from jkeras.engine.variable import Variable  # noqa: E402
 
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
-    "config", "constraints", "initializers", "layers", "mixed_precision", "models", "ops",
-    "regularizers", "utils",
+    "config", "constraints", "datasets", "initializers", "layers", "mixed_precision", "models",
+    "ops", "regularizers", "utils",
 ]

@@ -350,3 +350,41 @@ def test_keras1_merge_modes(mode, expected, rng):
     model = keras.Model([a, b], out)
     xa, xb = rng.normal(size=(2, 3)).astype("float32"), rng.normal(size=(2, 3)).astype("float32")
     np.testing.assert_allclose(model.predict([xa, xb]), expected(xa, xb), rtol=1e-5)
+
+
+def test_shared_tower_runs_once_on_concatenated_batch(rng, monkeypatch):
+    tin = Input(shape=(4,))
+    tower = keras.Model(tin, Dense(3, activation="relu")(Dense(5)(tin)))
+    a, b = Input(shape=(4,)), Input(shape=(4,))
+    merged = layers.concatenate([tower(a), tower(b)])
+    model = keras.Model([a, b], Dense(1)(merged))
+    calls = []
+    original = type(tower).call_with_masks
+
+    def spy(self, inputs, training=None, mask=None):
+        if self is tower:
+            calls.append(tuple(inputs.shape))
+        return original(self, inputs, training, mask)
+
+    monkeypatch.setattr(type(tower), "call_with_masks", spy)
+    xa, xb = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(3, 4)).astype("float32")
+    out = np.asarray(model([xa, xb]))
+    assert calls == [(6, 4)]  # one call on both inputs stacked
+    ka, ba, kb, bb = tower.get_weights()
+    ta = np.maximum((xa @ ka + ba) @ kb + bb, 0)
+    tb = np.maximum((xb @ ka + ba) @ kb + bb, 0)
+    k, bias = model.layers[-1].get_weights()
+    np.testing.assert_allclose(out, np.concatenate([ta, tb], -1) @ k + bias, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_shared_layer_not_batched_when_batch_statistics_matter(monkeypatch):
+    bn = layers.BatchNormalization()
+    a, b = Input(shape=(2,)), Input(shape=(2,))
+    model = keras.Model([a, b], [bn(a), bn(b)])
+    xa = np.array([[0.0, 0.0], [2.0, 2.0]], "float32")
+    xb = np.array([[10.0, 10.0], [30.0, 30.0]], "float32")
+    ya, yb = model([xa, xb], training=True)
+    # each call normalised with its own batch statistics
+    np.testing.assert_allclose(np.asarray(ya)[:, 0], [-1, 1], atol=1e-2)
+    np.testing.assert_allclose(np.asarray(yb)[:, 0], [-1, 1], atol=1e-2)

@@ -16,7 +16,18 @@ from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.engine.input_layer import InputLayer
 from jkeras.engine.layer import Layer, _overrides_mask
 from jkeras.engine.model import Model
-from jkeras.ops.node import flatten
+from jkeras.ops.node import Node, flatten
+from jkeras.ops.operation import FunctionOperation
+
+# Ops that act on each element (hence each sample) on its own.
+_ELEMENTWISE_OPS = {
+    "add", "subtract", "multiply", "true_divide", "divide", "negative", "positive", "abs",
+    "absolute", "exp", "log", "log1p", "expm1", "sqrt", "square", "tanh", "sigmoid", "relu",
+    "relu6", "elu", "selu", "gelu", "silu", "softplus", "softsign", "hard_sigmoid",
+    "leaky_relu", "maximum", "minimum", "power", "cast", "clip", "sin", "cos", "sign",
+    "floor", "ceil", "round", "where", "equal", "not_equal", "less", "less_equal",
+    "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+}
 
 
 def _tensor_name(t: KerasTensor) -> str:
@@ -179,6 +190,23 @@ class Functional(Model):
         s = [t.shape for t in self.outputs]
         return s[0] if not isinstance(self._outputs_struct, (list, dict)) else s
 
+    # config --------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The Keras 3 functional config: layers with their inbound nodes, and the
+        input/output references."""
+        from jkeras.saving.functional_config import functional_get_config
+
+        return functional_get_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None):
+        """Rebuilds the graph (new layers, fresh weights) from `get_config()`."""
+        from jkeras.saving.functional_config import functional_from_config
+        from jkeras.saving.object_registration import CustomObjectScope
+
+        with CustomObjectScope(custom_objects):
+            return functional_from_config(cls, dict(config), custom_objects)
+
     # execution -------------------------------------------------------------------
     def flatten_inputs(self, inputs) -> list:
         """Matches user inputs (array, list, tuple or dict) to the model's inputs,
@@ -246,6 +274,90 @@ class Functional(Model):
             return None
         return self.call_with_masks(inputs, False, mask)[1]
 
+    def batch_independent(self, training=None) -> bool:
+        for node in self._nodes:
+            op = node.operation
+            if isinstance(op, FunctionOperation):
+                if op.op_name not in _ELEMENTWISE_OPS:
+                    return False
+            elif isinstance(op, Layer) and not isinstance(op, InputLayer):
+                if not op.batch_independent(training):
+                    return False
+        return True
+
+    def _shared_call_groups(self) -> dict[int, list[Node]]:
+        """Groups of independent calls of one shared layer on single tensors of the
+        same shape: id(node) -> all nodes of its group (two or more)."""
+        cached = getattr(self, "_groups_cache", None)
+        if cached is not None:
+            return cached
+        by_op: dict[int, list[Node]] = {}
+        for node in self._nodes:
+            if (isinstance(node.operation, Layer) and len(node.call_args) == 1
+                    and isinstance(node.call_args[0], KerasTensor) and not node.call_kwargs):
+                by_op.setdefault(id(node.operation), []).append(node)
+        groups: dict[int, list[Node]] = {}
+        for nodes in by_op.values():
+            if len(nodes) < 2:
+                continue
+            by_sig: dict[tuple, list[Node]] = {}
+            for n in nodes:
+                t = n.call_args[0]
+                by_sig.setdefault((t.shape[1:], t.dtype), []).append(n)
+            for members in by_sig.values():
+                group: list[Node] = []
+                for n in members:
+                    if all(not self._depends(n, m) and not self._depends(m, n) for m in group):
+                        group.append(n)
+                if len(group) > 1:
+                    for n in group:
+                        groups[id(n)] = group
+        self._groups_cache = groups
+        return groups
+
+    def _depends(self, node: Node, other: Node) -> bool:
+        """True if `node` (transitively) consumes an output of `other` in this graph."""
+        stack, seen = list(node.parent_nodes), set()
+        while stack:
+            n = stack.pop()
+            if n is other:
+                return True
+            if id(n) in seen or id(n) not in self._node_ids:
+                continue
+            seen.add(id(n))
+            stack.extend(n.parent_nodes)
+        return False
+
+    def _run_batched(self, group: list[Node], values: dict, masks: dict, training) -> bool:
+        """Runs a group of calls of one shared layer as a single call on the inputs
+        concatenated along the batch axis. Returns False (nothing done) when the
+        inputs are not all ready, carry masks, or differ in shape."""
+        import jax.numpy as jnp
+
+        inputs = [n.call_args[0] for n in group]
+        if any(id(t) not in values or id(t) in masks for t in inputs):
+            return False
+        op = group[0].operation
+        if not op.batch_independent(training):
+            return False
+        arrays = [values[id(t)] for t in inputs]
+        if len({(tuple(a.shape[1:]), a.dtype) for a in arrays}) != 1:
+            return False
+        sizes = [a.shape[0] for a in arrays]
+        joined = jnp.concatenate(arrays, axis=0)
+        if isinstance(op, Functional):
+            outs, _ = op.call_with_masks(joined, training, None)
+        else:
+            outs = op(joined, training=training) if training is not None else op(joined)
+        flat = flatten(outs)
+        offsets = [0]
+        for s in sizes:
+            offsets.append(offsets[-1] + s)
+        for i, node in enumerate(group):
+            for t, v in zip(node.output_tensors, flat):
+                values[id(t)] = v[offsets[i]:offsets[i + 1]]
+        return True
+
     def run_graph(self, flat_inputs: list, training=None, flat_masks=None):
         """Evaluates the graph on values for `self.inputs`; returns (outputs, masks)
         as flat lists in `self.outputs` order."""
@@ -256,7 +368,15 @@ class Functional(Model):
             m = flat_masks[i] if flat_masks is not None else None
             if m is not None:
                 masks[id(t)] = m
+        groups = self._shared_call_groups()
+        batched: set[int] = set()
         for node in self._nodes:
+            if id(node) in batched:
+                continue
+            group = groups.get(id(node))
+            if group is not None and self._run_batched(group, values, masks, training):
+                batched.update(id(n) for n in group)
+                continue
             op = node.operation
             args, kwargs = node.fill_arguments(values)
             out_masks = None

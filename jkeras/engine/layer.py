@@ -64,6 +64,16 @@ class Layer(Operation):
     _keeps_input_dtype = False
     # Cast float inputs and variables to the compute dtype of the policy.
     _autocast = True
+    # True for layers whose output for one sample depends only on that sample
+    # (in every mode). A shared layer applied to several inputs may then run once
+    # on their concatenation along the batch axis (see Functional.run_graph).
+    _batch_independent = False
+
+    def batch_independent(self, training=None) -> bool:
+        """Whether each sample's output depends only on that sample in this mode."""
+        return self._batch_independent and all(
+            la.batch_independent(training) for la in self._sublayers
+        )
 
     @property
     def dtype(self) -> str:

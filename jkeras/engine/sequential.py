@@ -114,6 +114,21 @@ class Sequential(Functional):
     def layers(self) -> list:
         return list(self._stack)
 
+    def get_config(self) -> dict:
+        """Keras 3 Sequential config: the InputLayer (when known), then each layer."""
+        from jkeras.saving.functional_config import sequential_get_config
+
+        return sequential_get_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects: dict | None = None):
+        """A new Sequential (fresh weights) from `get_config()` (Keras 1/2/3)."""
+        from jkeras.saving.functional_config import sequential_from_config
+        from jkeras.saving.object_registration import CustomObjectScope
+
+        with CustomObjectScope(custom_objects):
+            return sequential_from_config(cls, config, custom_objects)
+
     def call(self, inputs, training=None, mask=None):
         if not self.built:
             self._maybe_build(inputs)

@@ -7,12 +7,20 @@ the update there instead of mutating the variable.
 
 from __future__ import annotations
 
+import contextvars
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend import scope as _scope
 from jkeras.backend.dtype_policy import autocast_dtype as _autocast_dtype
+
+# Set by loaders (jkeras.saving) to an object with `charge_shape(shape, dtype, what)`
+# that bounds what a file can make us allocate; None (the default) = no bound.
+_ALLOCATION_LIMIT: contextvars.ContextVar = contextvars.ContextVar(
+    "jkeras_allocation_limit", default=None
+)
 
 
 class Variable:
@@ -30,6 +38,9 @@ class Variable:
         if callable(initializer):
             if shape is None:
                 raise ValueError(f"Variable '{self.path}': a shape is needed with an initializer.")
+            limit = _ALLOCATION_LIMIT.get()
+            if limit is not None:
+                limit.charge_shape(tuple(shape), dtype, self.path)
             value = initializer(tuple(shape), dtype=dtype or "float32")
         else:
             value = initializer

@@ -38,8 +38,19 @@ from jkeras.layers.merge import (
 from jkeras.layers.normalization import BatchNormalization, LayerNormalization
 from jkeras.layers.pooling import *  # noqa: F403
 from jkeras.layers.pooling import __all__ as _pool_all
+from jkeras.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    Recurrent,
+    SimpleRNN,
+    SimpleRNNCell,
+)
 from jkeras.layers.reshaping import *  # noqa: F403
 from jkeras.layers.reshaping import __all__ as _reshape_all
+from jkeras.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
 __all__ = [
     "BatchNormalization", "LayerNormalization",
@@ -49,3 +60,21 @@ __all__ = [
     "concatenate", "dot", "maximum", "merge", "minimum", "multiply", "subtract",
 ]
 __all__ += [*_conv_all, *_pool_all, *_reshape_all]
+__all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "Recurrent", "SimpleRNN",
+            "SimpleRNNCell", "Bidirectional", "TimeDistributed", "Wrapper"]
+
+
+def _mark_batch_independent() -> None:
+    """Layers whose output for a sample depends only on that sample, in every mode."""
+    from jkeras.layers import convolutional, pooling, reshaping
+
+    for module in (convolutional, pooling, reshaping):
+        for name in module.__all__:
+            getattr(module, name)._batch_independent = True
+    for cls in (Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Embedding,
+                Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+                LayerNormalization, InputLayer, RNN, Bidirectional, TimeDistributed):
+        cls._batch_independent = True
+
+
+_mark_batch_independent()

@@ -14,10 +14,10 @@ _TRUNC_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2
 
 def _truncated_normal(rng: np.random.Generator, shape) -> np.ndarray:
     """Standard normal samples redrawn until inside [-2, 2]."""
-    out = rng.standard_normal(shape)
+    out = rng.standard_normal(shape, dtype=np.float32)
     bad = np.abs(out) > 2
     while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
+        out[bad] = rng.standard_normal(int(bad.sum()), dtype=np.float32)
         bad = np.abs(out) > 2
     return out
 
@@ -32,6 +32,10 @@ def _fans(shape) -> tuple[float, float]:
         return float(shape[0]), float(shape[1])
     receptive = float(np.prod(shape[:-2]))
     return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _uniform(rng: np.random.Generator, low: float, high: float, shape) -> np.ndarray:
+    return (low + (high - low) * rng.random(shape, dtype=np.float32)).astype(np.float32)
 
 
 class Initializer:
@@ -86,7 +90,7 @@ class RandomNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype="float32"):
-        v = self.mean + self.stddev * self._rng().standard_normal(shape)
+        v = self.mean + self.stddev * self._rng().standard_normal(shape, dtype=np.float32)
         return jnp.asarray(v, dtype)
 
     def get_config(self):
@@ -105,7 +109,7 @@ class RandomUniform(_Random):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype="float32"):
-        return jnp.asarray(self._rng().uniform(self.minval, self.maxval, shape), dtype)
+        return jnp.asarray(_uniform(self._rng(), self.minval, self.maxval, shape), dtype)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -131,10 +135,10 @@ class VarianceScaling(_Random):
         if self.distribution == "truncated_normal":
             v = math.sqrt(scale) / _TRUNC_STD * _truncated_normal(rng, shape)
         elif self.distribution == "untruncated_normal":
-            v = math.sqrt(scale) * rng.standard_normal(shape)
+            v = math.sqrt(scale) * rng.standard_normal(shape, dtype=np.float32)
         else:
             limit = math.sqrt(3.0 * scale)
-            v = rng.uniform(-limit, limit, shape)
+            v = _uniform(rng, -limit, limit, shape)
         return jnp.asarray(v, dtype)
 
     def get_config(self):

@@ -388,3 +388,20 @@ def test_shared_layer_not_batched_when_batch_statistics_matter(monkeypatch):
     # each call normalised with its own batch statistics
     np.testing.assert_allclose(np.asarray(ya)[:, 0], [-1, 1], atol=1e-2)
     np.testing.assert_allclose(np.asarray(yb)[:, 0], [-1, 1], atol=1e-2)
+
+
+def test_weights_are_made_on_first_use_in_creation_order():
+    keras.utils.set_random_seed(7)
+    a, b = Dense(3), Dense(3)
+    a.build((None, 2))
+    b.build((None, 2))
+    assert a.kernel._array is None  # not allocated by building or counting
+    assert a.count_params() == 9
+    wb, wa = b.get_weights()[0], a.get_weights()[0]  # read in the other order
+    keras.utils.set_random_seed(7)
+    a2, b2 = Dense(3), Dense(3)
+    a2.build((None, 2))
+    b2.build((None, 2))
+    np.testing.assert_array_equal(a2.get_weights()[0], wa)
+    np.testing.assert_array_equal(b2.get_weights()[0], wb)
+    assert not np.array_equal(wa, wb)

@@ -4,6 +4,7 @@ stateless execution (see `jkeras.backend.scope`)."""
 from __future__ import annotations
 
 import random as _py_random
+import threading
 
 import jax
 import numpy as np
@@ -42,15 +43,43 @@ def next_key() -> jax.Array:
     return jax.random.fold_in(jax.random.key(_base_seed()), _counter)
 
 
+_host_local = threading.local()
+
+
+def reserve_host_seed() -> tuple[int, int]:
+    """Takes the next position of the global stream, to be used later by `host_seed`."""
+    global _counter
+    _counter += 1
+    return (_base_seed(), _counter)
+
+
+class host_seed:  # noqa: N801
+    """While active, `host_rng(None)` draws from this reserved stream position."""
+
+    def __init__(self, seed: tuple[int, int]):
+        self.seed = seed
+
+    def __enter__(self):
+        self.prev = getattr(_host_local, "seed", None)
+        _host_local.seed = self.seed
+        return self
+
+    def __exit__(self, *exc):
+        _host_local.seed = self.prev
+        return False
+
+
 def host_rng(seed: int | None = None) -> np.random.Generator:
     """A numpy generator for weight initialisation on the host: seeded from `seed`,
-    or else the next draw of the global stream (repeatable after set_random_seed).
-    Host generation avoids compiling one XLA program per weight shape."""
-    global _counter
+    or else a reserved position (`host_seed`) or the next draw of the global stream
+    (repeatable after set_random_seed). Host generation avoids compiling one XLA
+    program per weight shape."""
     if seed is not None:
         return np.random.default_rng(int(seed))
-    _counter += 1
-    return np.random.default_rng([_base_seed(), _counter])
+    reserved = getattr(_host_local, "seed", None)
+    if reserved is not None:
+        return np.random.default_rng(list(reserved))
+    return np.random.default_rng(list(reserve_host_seed()))
 
 
 def make_seed_key(seed: int | None) -> jax.Array:

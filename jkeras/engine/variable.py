@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.backend import random as _random
 from jkeras.backend import scope as _scope
 from jkeras.backend.dtype_policy import autocast_dtype as _autocast_dtype
 
@@ -35,21 +36,50 @@ class Variable:
         self.constraint = constraint
         self.regularizer = regularizer
         self.aggregation = aggregation
+        self._pending = None
         if callable(initializer):
             if shape is None:
                 raise ValueError(f"Variable '{self.path}': a shape is needed with an initializer.")
+            # Initial values are made on first use: a model can be built, summarised
+            # and counted without allocating its weights. The random stream position
+            # is reserved now, so values do not depend on the order of first use.
+            self._shape = tuple(int(d) for d in shape)
+            self._dtype = jnp.dtype(dtype or "float32").name
             limit = _ALLOCATION_LIMIT.get()
-            if limit is not None:
-                limit.charge_shape(tuple(shape), dtype, self.path)
-            value = initializer(tuple(shape), dtype=dtype or "float32")
-        else:
-            value = initializer
-        self._value = jnp.asarray(value, dtype=dtype)
-        if shape is not None and tuple(self._value.shape) != tuple(shape):
+            if limit is not None:  # a file being loaded may not ask for more than it holds
+                limit.charge_shape(self._shape, self._dtype, self.path)
+            self._pending = (initializer, _random.reserve_host_seed())
+            self._array = None
+            return
+        self._array = jnp.asarray(initializer, dtype=dtype)
+        self._shape = tuple(self._array.shape)
+        self._dtype = jnp.dtype(self._array.dtype).name
+        if shape is not None and self._shape != tuple(shape):
             raise ValueError(
-                f"Variable '{self.path}': initial value has shape {self._value.shape}, "
+                f"Variable '{self.path}': initial value has shape {self._shape}, "
                 f"expected {tuple(shape)}."
             )
+
+    @property
+    def _value(self) -> jax.Array:
+        if self._array is None:
+            initializer, seed = self._pending
+            # first use may happen while tracing: compute the value eagerly
+            with _random.host_seed(seed), jax.ensure_compile_time_eval():
+                value = jnp.asarray(initializer(self._shape, dtype=self._dtype), self._dtype)
+            if tuple(value.shape) != self._shape:
+                raise ValueError(
+                    f"Variable '{self.path}': the initializer returned shape {value.shape}, "
+                    f"expected {self._shape}."
+                )
+            self._array = value
+            self._pending = None
+        return self._array
+
+    @_value.setter
+    def _value(self, value) -> None:
+        self._array = value
+        self._pending = None
 
     @property
     def value(self) -> jax.Array:
@@ -72,11 +102,11 @@ class Variable:
 
     def assign(self, value) -> None:
         """Sets a new value of the same shape (recorded in the scope if one is active)."""
-        value = jnp.asarray(value, dtype=self._value.dtype)
-        if value.shape != self._value.shape:
+        value = jnp.asarray(value, dtype=self._dtype)
+        if tuple(value.shape) != self._shape:
             raise ValueError(
                 f"Cannot assign a value of shape {value.shape} to variable '{self.path}' "
-                f"of shape {self._value.shape}."
+                f"of shape {self._shape}."
             )
         s = _scope.current()
         if s is not None and id(self) in s.values:
@@ -92,15 +122,15 @@ class Variable:
 
     @property
     def shape(self) -> tuple:
-        return tuple(self._value.shape)
+        return self._shape
 
     @property
     def dtype(self) -> str:
-        return jnp.dtype(self._value.dtype).name
+        return self._dtype
 
     @property
     def ndim(self) -> int:
-        return self._value.ndim
+        return len(self._shape)
 
     @property
     def size(self) -> int:

@@ -13,15 +13,21 @@ _xla_flags.apply_cpu_tuning()
 from jkeras import (  # noqa: E402
     activations,
     backend,
+    callbacks,
     config,
     constraints,
     datasets,
     initializers,
     layers,
+    losses,
+    metrics,
     mixed_precision,
     models,
     ops,
+    optimizers,
+    preprocessing,
     regularizers,
+    saving,
     utils,
 )
 from jkeras.engine.input_layer import Input, InputLayer  # noqa: E402
@@ -30,8 +36,11 @@ from jkeras.engine.model import Model  # noqa: E402
 from jkeras.engine.sequential import Sequential  # noqa: E402
 from jkeras.engine.variable import Variable  # noqa: E402
 
+objectives = losses  # Keras 1 name
+
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
-    "config", "constraints", "datasets", "initializers", "layers", "mixed_precision", "models",
-    "ops", "regularizers", "utils",
+    "callbacks", "config", "constraints", "datasets", "initializers", "layers", "losses",
+    "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing",
+    "regularizers", "saving", "utils",
 ]

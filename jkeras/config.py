@@ -9,6 +9,7 @@ from jkeras.backend.config import (  # noqa: F401
     set_image_data_format,
 )
 from jkeras.backend.random import set_random_seed  # noqa: F401
+from jkeras.saving.serialization import enable_unsafe_deserialization  # noqa: F401
 
 
 def backend() -> str:

@@ -301,6 +301,7 @@ class Layer(Operation):
         if self.built:
             return
         shape = shapes_of(inputs)
+        self._build_input_shape = shape
         self.build(shape)
         self.built = True
         if self._initial_weights is not None:

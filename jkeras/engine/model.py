@@ -86,6 +86,14 @@ class Model(Layer):
         compile_model(self, optimizer, loss, metrics, loss_weights, sample_weight_mode,
                       weighted_metrics, **kwargs)
 
+    def get_compile_config(self) -> dict | None:
+        """The arguments of the last `compile` call (objects, not yet serialized)."""
+        return dict(self._compile_config) if getattr(self, "_compile_config", None) else None
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compiles with arguments as returned by `get_compile_config`."""
+        self.compile(**config)
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, **kwargs):

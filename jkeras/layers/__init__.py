@@ -78,3 +78,17 @@ def _mark_batch_independent() -> None:
 
 
 _mark_batch_independent()
+
+
+def serialize(layer) -> dict:
+    """A layer's config in Keras 3's serialized form."""
+    from jkeras.saving import serialize_keras_object
+
+    return serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A layer from its serialized config (jkeras classes and registered objects only)."""
+    from jkeras.saving import deserialize_keras_object
+
+    return deserialize_keras_object(config, custom_objects=custom_objects, kind="layer")

@@ -29,8 +29,8 @@ class BatchNormalization(Layer):
     _keeps_input_dtype = True
     _autocast = False  # statistics and scale stay in float32 under mixed precision
 
-    @legacy_args({"gamma_init": "gamma_initializer", "beta_init": "beta_initializer",
-                  "gamma_regularizer": "gamma_regularizer"}, include_common=False)
+    @legacy_args({"gamma_init": "gamma_initializer", "beta_init": "beta_initializer"},
+                 include_common=False)
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
@@ -92,6 +92,8 @@ class BatchNormalization(Layer):
     def call(self, inputs, training=False, mask=None):
         x = inputs
         reduce_axes = tuple(i for i in range(x.ndim) if i not in self._axes)
+        if not self.trainable:
+            training = False  # a frozen BatchNormalization runs in inference mode (Keras 3)
         compute = jnp.float32 if x.dtype in (jnp.float16, jnp.bfloat16) else x.dtype
         xc = x.astype(compute)
         if training:
@@ -119,6 +121,9 @@ class BatchNormalization(Layer):
             shift = shift + self.beta.value
         y = xc * self._broadcast(inv) + self._broadcast(shift)
         return y.astype(x.dtype)
+
+    def batch_independent(self, training=None) -> bool:
+        return not training or not self.trainable
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -1,0 +1,324 @@
+"""Keras 3 weights files (`model.weights.h5`, `*.weights.h5`): writing, and
+loading checked in full before anything is assigned.
+
+Layout: `<path>/vars/<i>` datasets per layer (see `weights.py`), a `vars` group
+at the root for the model's own variables, and `optimizer/vars/<i>`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from jkeras.saving import weights as W
+
+
+def require_h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is a dependency
+        raise ImportError(
+            "Saving and loading .keras and .h5 files needs the h5py package: "
+            "pip install h5py"
+        ) from None
+    return h5py
+
+
+def _bf16():
+    try:
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    except ImportError:  # pragma: no cover
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------
+def _write_array(group, key: str, arr: np.ndarray) -> None:
+    bf16 = _bf16()
+    if bf16 is not None and arr.dtype == bf16:
+        ds = group.create_dataset(key, data=arr.view(np.uint16))
+        ds.attrs["dtype"] = "bfloat16"
+    else:
+        group.create_dataset(key, data=arr)
+
+
+def write_weights(h5file, model, include_optimizer: bool = True) -> None:
+    """Writes the model's (and optimizer's) state into an open h5py File."""
+    W.sync_model_state(model)
+    for path, _layer, variables in W.saveable_entries(model):
+        group = h5file.require_group(f"{path}/vars" if path else "vars")
+        for i, v in enumerate(variables):
+            _write_array(group, str(i), W.variable_array(v))
+    opt = W.optimizer_of(model) if include_optimizer else None
+    if opt is not None and getattr(opt, "built", True):
+        arrays = [np.asarray(a) for a in opt.get_state_arrays()]
+        if arrays:
+            group = h5file.require_group("optimizer/vars")
+            for i, a in enumerate(arrays):
+                _write_array(group, str(i), a)
+
+
+def weights_h5_bytes(model, include_optimizer: bool = True) -> bytes:
+    h5py = require_h5py()
+    bio = io.BytesIO()
+    with h5py.File(bio, "w") as f:
+        write_weights(f, model, include_optimizer)
+    return bio.getvalue()
+
+
+# --------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------
+class LoadError(ValueError):
+    """A weights file does not match the model."""
+
+
+def _read_dataset(ds, var, where: str) -> np.ndarray:
+    """Checks a dataset's declared shape and dtype against `var`, then reads it."""
+    h5py = require_h5py()
+    if not isinstance(ds, h5py.Dataset):
+        raise LoadError(f"{where} is not a dataset.")
+    shape = tuple(int(d) for d in ds.shape) if ds.shape is not None else None
+    if shape != tuple(var.shape):
+        raise LoadError(
+            f"{where} has shape {shape}, but variable '{var.path}' has shape "
+            f"{tuple(var.shape)}."
+        )
+    is_bf16 = ds.attrs.get("dtype") in ("bfloat16", b"bfloat16") if "dtype" in ds.attrs else False
+    kind = ds.dtype.kind
+    if is_bf16:
+        if ds.dtype.itemsize != 2:
+            raise LoadError(f"{where}: bfloat16 data must take 2 bytes per value.")
+    elif kind not in "biuf":
+        raise LoadError(f"{where} holds {ds.dtype} data, not numbers.")
+    _check_storage(ds, where)
+    raw = ds[()]
+    if is_bf16:
+        raw = np.asarray(raw).view(np.uint16).view(_bf16())
+    arr = np.asarray(raw)
+    if arr.shape != tuple(var.shape):
+        raise LoadError(f"{where}: read shape {arr.shape}, expected {tuple(var.shape)}.")
+    try:
+        target = np.dtype(var.dtype) if var.dtype != "bfloat16" else _bf16()
+        return arr.astype(target, copy=False)
+    except (TypeError, ValueError) as e:
+        raise LoadError(f"{where}: cannot convert {arr.dtype} to {var.dtype}: {e}") from None
+
+
+def _check_storage(ds, where: str) -> None:
+    """Refuses a dataset whose declared size its storage cannot back (a crafted
+    or damaged file), before reading (allocating) it."""
+    from jkeras.saving.limits import physical_memory_bytes
+
+    n = 1
+    for d in ds.shape or ():
+        n *= int(d)
+    nbytes = n * ds.dtype.itemsize
+    if nbytes > physical_memory_bytes() // 2:
+        raise LoadError(f"{where} declares {nbytes:,} bytes, more than half of this "
+                        f"machine's memory.")
+    if nbytes and ds.chunks is None:  # contiguous data is stored uncompressed
+        stored = ds.id.get_storage_size()
+        if stored < nbytes:
+            raise LoadError(f"{where} declares {nbytes:,} bytes but stores only {stored:,}; "
+                            f"the file is truncated or damaged.")
+
+
+def _group(h5file, path: str):
+    name = f"{path}/vars" if path else "vars"
+    try:
+        if name in h5file:
+            g = h5file[name]
+            return g
+    except (KeyError, ValueError, OSError, RuntimeError):
+        return None
+    return None
+
+
+def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
+                 include_optimizer: bool = True) -> tuple[list, list | None]:
+    """Reads and checks every array the model needs from an open h5py File.
+    Returns ([(variable, array)], optimizer arrays or None); raises LoadError
+    naming `source` and the problem (or warns and skips a layer with
+    `skip_mismatch`). Nothing is assigned here."""
+    h5py = require_h5py()
+    assignments: list[tuple[Any, np.ndarray]] = []
+    for path, layer, variables in W.saveable_entries(model):
+        label = f"layer '{layer.name}' ({type(layer).__name__})" if path else (
+            f"model '{layer.name}'")
+        where = f"'{path}/vars'" if path else "'vars'"
+        try:
+            group = _group(h5file, path)
+            if group is None:
+                if variables:
+                    raise LoadError(
+                        f"{source}: {label} has {len(variables)} variable(s) "
+                        f"[{W.describe_vars(variables)}], but the file has no {where} group."
+                    )
+                continue
+            if not isinstance(group, h5py.Group):
+                raise LoadError(f"{source}: {where} is not a group.")
+            n = len(group)
+            if n != len(variables):
+                raise LoadError(
+                    f"{source}: {label} expects {len(variables)} variable(s) "
+                    f"[{W.describe_vars(variables)}], but {where} holds {n}."
+                )
+            keys = set(group.keys())
+            missing = [str(i) for i in range(n) if str(i) not in keys]
+            if missing:
+                raise LoadError(
+                    f"{source}: {where} must hold datasets named 0..{n - 1}; missing {missing}."
+                )
+            layer_values = []
+            for i, var in enumerate(variables):
+                ds_where = f"{source}: dataset '{(path + '/') if path else ''}vars/{i}' of {label}"
+                layer_values.append((var, _read_dataset(group[str(i)], var, ds_where)))
+            assignments.extend(layer_values)
+        except LoadError as e:
+            if skip_mismatch:
+                warnings.warn(f"Skipping {label} (skip_mismatch=True): {e}", stacklevel=3)
+                continue
+            raise
+        except Exception as e:  # noqa: BLE001 - h5py errors from a damaged file
+            raise LoadError(
+                f"{source}: the weights of {label} cannot be read ({type(e).__name__}: {e}); "
+                f"the file is damaged."
+            ) from None
+    opt_arrays = None
+    if include_optimizer:
+        opt_arrays = _read_optimizer(h5file, model, source)
+    return assignments, opt_arrays
+
+
+def _read_optimizer(h5file, model, source: str):
+    h5py = require_h5py()
+    opt = W.optimizer_of(model)
+    if opt is None:
+        return None
+    try:
+        if "optimizer/vars" not in h5file:
+            return None
+        g = h5file["optimizer/vars"]
+        if not isinstance(g, h5py.Group):
+            return None
+        n = len(g)
+        expected = _expected_optimizer_arrays(opt, model)
+        if expected is not None and n != len(expected):
+            warnings.warn(
+                f"{source}: the saved optimizer state has {n} arrays, the model's optimizer "
+                f"{len(expected)}; the optimizer starts fresh.", stacklevel=3)
+            return None
+        arrays = []
+        for i in range(n):
+            ds = g.get(str(i))
+            if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
+                raise LoadError(f"{source}: optimizer/vars/{i} is missing or not numeric.")
+            if expected is not None and tuple(ds.shape) != tuple(np.shape(expected[i])):
+                warnings.warn(
+                    f"{source}: optimizer/vars/{i} has shape {tuple(ds.shape)}, expected "
+                    f"{tuple(np.shape(expected[i]))}; the optimizer starts fresh.", stacklevel=3)
+                return None
+            arrays.append(np.asarray(ds[()]))
+        return arrays
+    except LoadError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        raise LoadError(
+            f"{source}: the optimizer state cannot be read ({type(e).__name__}: {e})."
+        ) from None
+
+
+def _expected_optimizer_arrays(opt, model):
+    build = getattr(opt, "build", None)
+    if callable(build) and not getattr(opt, "built", True):
+        try:
+            build(model.trainable_weights)
+        except TypeError:
+            build()
+    try:
+        return list(opt.get_state_arrays())
+    except Exception:  # noqa: BLE001 - optimizer not ready: accept what the file has
+        return None
+
+
+def assign_all(assignments, model=None, opt_arrays=None) -> None:
+    """Assigns checked arrays (called only once everything was read)."""
+    for var, arr in assignments:
+        var.assign(arr)
+    if opt_arrays is not None and model is not None:
+        opt = W.optimizer_of(model)
+        if opt is not None:
+            opt.set_state_arrays(opt_arrays)
+    invalidate = getattr(model, "_invalidate_state_cache", None)
+    if callable(invalidate):
+        invalidate()
+
+
+def declared_bytes(h5file) -> int:
+    """Sum of the sizes the file's datasets declare (metadata only)."""
+    h5py = require_h5py()
+    total = 0
+
+    def visit(name, obj):
+        nonlocal total
+        if isinstance(obj, h5py.Dataset) and obj.shape is not None:
+            n = 1
+            for d in obj.shape:
+                n *= int(d)
+            total += n * max(1, obj.dtype.itemsize)
+
+    try:
+        h5file.visititems(visit)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        raise LoadError(f"the weights file structure cannot be read ({e})") from None
+    return total
+
+
+def open_h5(source_obj, source: str, mode: str = "r"):
+    """h5py.File on a path or file object; OSError/ValueError naming `source`."""
+    h5py = require_h5py()
+    try:
+        return h5py.File(source_obj, mode)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such weights file: {source}") from None
+    except Exception as e:  # noqa: BLE001 - OSError, ValueError... from a damaged file
+        raise ValueError(
+            f"{source} is not a readable HDF5 weights file ({type(e).__name__}: {e}). It may "
+            f"be truncated or damaged."
+        ) from None
+
+
+def save_weights_file(model, filepath, overwrite: bool = True) -> None:
+    """Writes `<name>.weights.h5` atomically."""
+    from jkeras.saving.atomic import atomic_write, check_overwrite
+
+    filepath = os.fspath(filepath)
+    check_overwrite(filepath, overwrite)
+    data = weights_h5_bytes(model, include_optimizer=True)
+    with atomic_write(filepath) as f:
+        f.write(data)
+
+
+def load_weights_file(model, filepath, skip_mismatch: bool = False) -> None:
+    """Loads a Keras 3 `.weights.h5` file into `model`; all-or-nothing."""
+    from jkeras.saving.limits import SLACK_BYTES
+
+    filepath = os.fspath(filepath)
+    source = f"'{filepath}'"
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No such weights file: '{filepath}'.")
+    size = os.path.getsize(filepath)
+    _ = SLACK_BYTES
+    if size == 0:
+        raise ValueError(f"{source} is empty (0 bytes): not a weights file.")
+    with open_h5(filepath, source) as f:
+        assignments, opt_arrays = read_weights(f, model, source, skip_mismatch)
+    assign_all(assignments, model, opt_arrays)

@@ -14,3 +14,4 @@ from jkeras.saving.serialization import enable_unsafe_deserialization  # noqa: F
 
 def backend() -> str:
     return "jax"
+from jkeras.ops.conv_kernels import conv_implementation, set_conv_implementation  # noqa: E402,F401

@@ -10,7 +10,10 @@ separable ones `depthwise_kernel` (*kernel_size, in_channels, depth_multiplier),
 depthwise ones `kernel` (*kernel_size, in_channels, depth_multiplier), `bias`.
 
 Every convolution is one `jax.lax.conv_general_dilated` whose dimension numbers
-follow the data format, so channels_first inputs are never transposed.
+follow the data format. Conv1D/2D/3D and the pointwise step of the separable
+convolutions go through `jkeras.ops.conv_kernels.conv`, which on XLA:CPU may use a
+custom-gradient formulation of the same convolution that XLA:CPU runs faster
+(`JKERAS_CONV_IMPL=lax` turns it off; see that module).
 
 This module also holds the small helpers (argument normalisation, output-length
 arithmetic, input checks, Keras 1 renaming) shared by `pooling` and `reshaping`.
@@ -29,6 +32,7 @@ from jkeras.backend import naming
 from jkeras.backend.config import standardize_data_format
 from jkeras.engine.layer import Layer
 from jkeras.engine.legacy import COMMON, user_stacklevel, warn_keras1  # noqa: F401
+from jkeras.ops import conv_kernels
 
 _SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
 _SPATIAL_NAMES = {1: "steps", 2: "rows, cols", 3: "dim1, dim2, dim3"}
@@ -446,12 +450,8 @@ class _BaseConv(_Conv):
     def call(self, inputs):
         kernel = self.kernel.value
         x = self._prepare(inputs, kernel)
-        y = lax.conv_general_dilated(
-            x, kernel, window_strides=self.strides, padding=self._padding_arg(),
-            rhs_dilation=self.dilation_rate,
-            dimension_numbers=dimension_numbers(self.rank, self.data_format),
-            feature_group_count=self.groups,
-        )
+        y = conv_kernels.conv(x, kernel, self.strides, self._padding_arg(), self.dilation_rate,
+                              self.data_format, groups=self.groups)
         return self._add_bias_and_activate(y)
 
     def compute_output_shape(self, input_shape):
@@ -731,10 +731,8 @@ class _BaseSeparableConv(_Conv):
         dk = self.depthwise_kernel.value
         x = self._prepare(inputs, dk)
         y = _depthwise_conv(self, x, dk)
-        y = lax.conv_general_dilated(
-            y, self.pointwise_kernel.value, window_strides=(1,) * self.rank, padding="VALID",
-            dimension_numbers=dimension_numbers(self.rank, self.data_format),
-        )
+        y = conv_kernels.conv(y, self.pointwise_kernel.value, (1,) * self.rank, "VALID",
+                              (1,) * self.rank, self.data_format)
         return self._add_bias_and_activate(y)
 
     def compute_output_shape(self, input_shape):

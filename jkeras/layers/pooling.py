@@ -4,7 +4,9 @@ Keras aliases (MaxPool2D, GlobalAvgPool2D, ...) and Keras 1 argument names
 
 A window whose stride equals its size and that needs no padding is computed as
 a reshape and a max/mean over the window axes (its gradient is several times
-faster on XLA:CPU than `lax.reduce_window`'s); other windows use
+faster on XLA:CPU than `lax.reduce_window`'s); on the CPU backend a
+channels_first input takes that path channels-last (transposed around it), since
+window axes innermost run several times slower there. Other windows use
 `lax.reduce_window`. Average pooling with padding='same' divides by the number
 of valid (unpadded) elements of each window, as Keras does.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -68,6 +71,10 @@ def _window_counts(sizes, pool, strides, out) -> np.ndarray:
     return counts
 
 
+def _cpu_backend() -> bool:
+    return jax.default_backend() == "cpu"
+
+
 def pool(x, mode: str, pool_size: tuple, strides: tuple, padding: str,
          data_format: str):
     """Max ('max') or average ('avg') pooling of a (rank + 2)-D array."""
@@ -78,6 +85,13 @@ def pool(x, mode: str, pool_size: tuple, strides: tuple, padding: str,
     tiles = tuple(strides) == tuple(pool_size) and (
         padding == "valid" or all(n % p == 0 for n, p in zip(sizes, pool_size))
     )
+    if tiles and data_format == "channels_first" and _cpu_backend():
+        # On XLA:CPU the window axes must not be the innermost ones (a size-2 innermost
+        # axis runs several times slower): pool channels-last. Around a convolution,
+        # which runs channels-last on CPU anyway, XLA cancels the transposes.
+        perm = (0, *range(2, x.ndim), 1)
+        y = pool(jnp.transpose(x, perm), mode, pool_size, strides, padding, "channels_last")
+        return jnp.transpose(y, (0, x.ndim - 1, *range(1, x.ndim - 1)))
     if tiles:
         # Non-overlapping windows: crop the remainder, split each spatial axis into
         # (windows, window) and reduce over the window axes.

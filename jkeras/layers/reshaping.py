@@ -186,6 +186,14 @@ class Cropping1D(_Cropping):
     def __init__(self, cropping=(1, 1), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
+    def get_config(self):
+        # Keras's Cropping1D takes no data_format: write it only when it is not
+        # the default, so that Keras 3 loads the config.
+        config = super().get_config()
+        if config.get("data_format") == "channels_last":
+            config.pop("data_format")
+        return config
+
 
 class Cropping2D(_Cropping):
     """Crops rows and columns: cropping int, (rows, cols) or
@@ -269,6 +277,8 @@ class UpSampling1D(_UpSampling):
         config = super().get_config()
         config["size"] = self.size[0]
         config.pop("interpolation")
+        if config.get("data_format") == "channels_last":  # Keras's UpSampling1D has none
+            config.pop("data_format")
         return config
 
 

@@ -421,12 +421,17 @@ class Layer(Operation):
         if self._call_has_training:
             kwargs.setdefault("training", False)
 
-        def fn(*a, **k):
-            with _scope.StatelessScope(rng=jax.random.key(0), collect_losses=True):
+        # Weights enter as abstract values: shapes are found without allocating them.
+        variables = self.weights if self.built else []
+        specs = [jax.ShapeDtypeStruct(v.shape, v.dtype) for v in variables]
+
+        def fn(values, *a, **k):
+            mapping = {id(v): x for v, x in zip(variables, values)}
+            with _scope.StatelessScope(mapping, rng=jax.random.key(0), collect_losses=True):
                 k2, _ = self._resolve_call_kwargs(dict(k), a[0])
                 return self._call_in_policy(a, k2)
 
-        return symbolic_eval(fn, args, kwargs)
+        return symbolic_eval(fn, args, kwargs, extra_specs=specs)
 
     # nodes ----------------------------------------------------------------------
     @property

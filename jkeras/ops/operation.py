@@ -28,23 +28,27 @@ def unwrap_variables(structure):
     )
 
 
-def symbolic_eval(fn, args: tuple, kwargs: dict):
+def symbolic_eval(fn, args: tuple, kwargs: dict, extra_specs: list | None = None):
     """Runs `fn(*args, **kwargs)` abstractly with KerasTensors standing in for
-    arrays, and returns the output structure as KerasTensors."""
+    arrays, and returns the output structure as KerasTensors.
+
+    With `extra_specs` (a list of jax.ShapeDtypeStruct), `fn` is called as
+    `fn(extra, *args, **kwargs)` with abstract values for them (e.g. weights that
+    should not be materialised)."""
     is_kt = lambda x: isinstance(x, KerasTensor)  # noqa: E731
     leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=is_kt)
     positions = [i for i, x in enumerate(leaves) if isinstance(x, KerasTensor)]
     has_none = any(d is None for i in positions for d in leaves[i].shape)
 
     def run(batch):
-        def f(*tensors):
+        def f(extra, *tensors):
             new = list(leaves)
             for p, t in zip(positions, tensors):
                 new[p] = t
             a, k = jax.tree_util.tree_unflatten(treedef, new)
-            return fn(*a, **k)
+            return fn(extra, *a, **k) if extra_specs is not None else fn(*a, **k)
 
-        return jax.eval_shape(f, *[leaves[p].spec(batch) for p in positions])
+        return jax.eval_shape(f, extra_specs or [], *[leaves[p].spec(batch) for p in positions])
 
     first = run(_BATCH_PROBES[0])
     second = run(_BATCH_PROBES[1]) if has_none else first

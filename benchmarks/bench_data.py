@@ -29,11 +29,12 @@ class ModelSpec:
     n_quick: int
     conv: bool
     predict: bool
+    predict_n: int | None = None  # predict over this many samples (None: all)
 
 
 MODELS: dict[str, ModelSpec] = {
     "a": ModelSpec("a", "mlp", "seed first model: 784-64-64-10 softmax, categorical CE",
-                   60000, 4096, conv=False, predict=True),
+                   60000, 4096, conv=False, predict=True, predict_n=10000),
     "b": ModelSpec("b", "headline", "seed headline model: Embedding 10000x512, LSTM(32), "
                    "aux input, 2 outputs, loss weights 1/0.2", 2048, 128, conv=False,
                    predict=True),

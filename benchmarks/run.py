@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,20 +62,30 @@ def cell_env(peer: harness.Peer, cache_dir: str | None, min_compile_s: float | N
 
 
 def run_worker(python: str, args: list[str], env: dict, timeout: float) -> dict:
-    """Runs worker.py; returns its JSON result, or an error result if it died."""
+    """Runs worker.py in its own process group; returns its JSON result, or an error result
+    if it died or ran past `timeout` (then the whole group is killed)."""
     cmd = [python, os.path.join(HERE, "worker.py"), *args]
     t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException as e:  # timeout, or Ctrl-C: leave nothing running
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        if not isinstance(e, subprocess.TimeoutExpired):
+            raise
         return {"error": f"timed out after {timeout:.0f} s", "wall_s": time.perf_counter() - t}
     wall = time.perf_counter() - t
-    for line in reversed(proc.stdout.splitlines()):
+    for line in reversed(stdout.splitlines()):
         if line.startswith("BENCH_JSON "):
             result = json.loads(line[len("BENCH_JSON "):])
             result["wall_s"] = wall
             return result
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+    tail = (stderr or stdout).strip().splitlines()[-5:]
     return {"error": f"worker exited {proc.returncode} without a result: " + " | ".join(tail),
             "wall_s": wall}
 
@@ -184,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                      "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
             if predict and MODELS[model].predict:
                 wargs += ["--predict", predict, "--predict-reps", "1" if args.quick else "3"]
+                if MODELS[model].predict_n:
+                    wargs += ["--predict-n", str(MODELS[model].predict_n)]
             cache_dir = os.path.join(cache_root, f"{model}-{peer_name}") if peer.uses_jax else None
             load = os.getloadavg()[0]
             env = cell_env(peer, cache_dir, args.cache_min_compile_s, args.torch_threads)

@@ -35,17 +35,19 @@ make_venv() {  # name, packages...
   local name="$1"; shift
   local dir="$venvs/$name"
   if [[ $force == 1 ]]; then rm -rf "$dir"; fi
+  local stamp="$*"  # rebuilt when what it should hold changes (e.g. the project's jax)
   if [[ -x "$dir/bin/python" ]] && "$dir/bin/python" -c "import sys; sys.exit(0)" 2>/dev/null \
-     && [[ -f "$dir/.complete" ]]; then
-    echo "== $name: exists ($dir); --force to rebuild"
+     && [[ -f "$dir/.complete" ]] && [[ "$(cat "$dir/.complete")" == "$stamp" ]]; then
+    echo "== $name: up to date ($dir); --force to rebuild"
     return
   fi
   echo "== $name: creating $dir"
   rm -rf "$dir"
   "$python" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --upgrade pip
-  "$dir/bin/python" -m pip install -q "$@"
-  touch "$dir/.complete"
+  # (pip's warnings about this machine's optional local indexes are filtered out)
+  "$dir/bin/python" -m pip install -q --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
+  "$dir/bin/python" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither" >&2)
+  echo "$stamp" > "$dir/.complete"
 }
 
 mkdir -p "$venvs"

@@ -95,6 +95,11 @@ def timed_median(fn, reps: int) -> float:
     return statistics.median(times)
 
 
+def predict_count(args) -> int:
+    """How many of the samples predict runs over (--predict-n, at most the data size)."""
+    return min(args.predict_n or args.n, args.n)
+
+
 def predict_batches(n: int, requested: list[int]) -> list[tuple[int, int]]:
     """(label, effective batch size) pairs: each requested size clamped to the data size."""
     return [(b, min(b, n)) for b in requested]
@@ -144,16 +149,20 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
     result["epoch_s"] = [b - a for a, b in zip(ends, ends[1:])]
     result["rss_train_mb"] = rss_mb()
     if args.predict and not args.first_epoch_only:
+        pn = predict_count(args)
+        xp = [a[:pn] for a in x]
+        xp = xp if len(xp) > 1 else xp[0]
         result["predict"] = {}
-        for label, b in predict_batches(args.n, args.predict):
-            sec = timed_median(lambda b=b: model.predict(x_in, batch_size=b, verbose=0),
+        for label, b in predict_batches(pn, args.predict):
+            sec = timed_median(lambda b=b: model.predict(xp, batch_size=b, verbose=0),
                                args.predict_reps)
-            result["predict"][str(label)] = args.n / sec
+            result["predict"][str(label)] = pn / sec
 
 
 def peer_jkeras(args, result):
     import jkeras as keras
 
+    result["jkeras_path"] = os.path.dirname(keras.__file__)
     run_keras(args, result, keras, None)
 
 
@@ -227,17 +236,18 @@ def peer_torch(args, result):
 
     if args.predict and not args.first_epoch_only:
         model.eval()
+        pn = predict_count(args)
 
         def predict(b):
             with torch.inference_mode():
                 outs = [mt.probabilities(args.model, model(*[t[i:i + b] for t in xs]))
-                        for i in range(0, args.n, b)]
+                        for i in range(0, pn, b)]
             return [torch.cat(o).cpu().numpy() for o in zip(*outs)]
 
         result["predict"] = {}
-        for label, b in predict_batches(args.n, args.predict):
+        for label, b in predict_batches(pn, args.predict):
             sec = timed_median(lambda b=b: predict(b), args.predict_reps)
-            result["predict"][str(label)] = args.n / sec
+            result["predict"][str(label)] = pn / sec
 
 
 def run_epochs(args, result: dict, epoch) -> None:
@@ -292,19 +302,21 @@ def _jax_predict(args, result, mj, params, xs, fused: bool) -> None:
     import jax.numpy as jnp
     from jax import lax
 
+    pn = predict_count(args)
+    xs = [a[:pn] for a in xs]
     result["predict"] = {}
-    for label, b in predict_batches(args.n, args.predict):
-        steps = -(-args.n // b)
+    for label, b in predict_batches(pn, args.predict):
+        steps = -(-pn // b)
         if fused:
             @jax.jit
             def predict_all(params, xs, b=b, steps=steps):
-                pad = steps * b - args.n
+                pad = steps * b - pn
                 padded = [jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)) for a in xs]
                 batched = [a.reshape((steps, b) + a.shape[1:]) for a in padded]
                 outs = lax.map(lambda bx: mj.probabilities(args.model,
                                                            mj.apply(args.model, params, bx)),
                                batched)
-                return [o.reshape((steps * b,) + o.shape[2:])[:args.n] for o in outs]
+                return [o.reshape((steps * b,) + o.shape[2:])[:pn] for o in outs]
 
             def run(predict_all=predict_all):
                 jax.block_until_ready(predict_all(params, xs))
@@ -313,12 +325,12 @@ def _jax_predict(args, result, mj, params, xs, fused: bool) -> None:
                                                               mj.apply(args.model, params, bx)))
 
             def run(fwd=fwd, b=b):
-                outs = [fwd(params, [a[i:i + b] for a in xs]) for i in range(0, args.n, b)]
+                outs = [fwd(params, [a[i:i + b] for a in xs]) for i in range(0, pn, b)]
                 jax.block_until_ready(outs)
                 return [jnp.concatenate(o) for o in zip(*outs)]
 
         sec = timed_median(run, args.predict_reps)
-        result["predict"][str(label)] = args.n / sec
+        result["predict"][str(label)] = pn / sec
 
 
 def peer_jax_step(args, result):
@@ -405,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--predict", type=lambda s: [int(v) for v in s.split(",") if v],
                    default=[], help="predict batch sizes to time, e.g. 32,1024")
     p.add_argument("--predict-reps", type=int, default=3)
+    p.add_argument("--predict-n", type=int, default=None,
+                   help="predict over the first N samples (default: all)")
     p.add_argument("--first-epoch-only", action="store_true",
                    help="only the first epoch (for the warm-compilation-cache rerun)")
     args = p.parse_args(argv)

@@ -135,3 +135,13 @@ def test_peers_cover_every_model():
     for key in data.MODELS:
         assert any(key in p.models for p in harness.PEERS if p.name == "jkeras")
         assert sum(key in p.models for p in harness.PEERS) >= 6
+
+
+def test_busy_cells_are_flagged_in_the_table():
+    calm = _cell("a", "jkeras", sps=3000, cold=2.0, mem=300)
+    calm["loadavg_before"] = 1.0
+    busy = _cell("a", "torch", sps=1500, cold=1.0, mem=150)
+    busy["loadavg_before"] = 6.5
+    text = harness.format_text([calm, busy], busy_load=2.5)
+    assert "busy: load 6.5" in text
+    assert "busy" not in next(line for line in text.splitlines() if "jkeras" in line)

@@ -13,6 +13,7 @@ import warnings
 import jax.numpy as jnp
 
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.engine.graph_order import graph_layers
 from jkeras.engine.input_layer import InputLayer
 from jkeras.engine.layer import Layer, _overrides_mask
 from jkeras.engine.model import Model
@@ -87,27 +88,25 @@ class Functional(Model):
         self._outputs_struct = outputs
         self.inputs = _check_tensors(inputs, "inputs", self.name)
         self.outputs = _check_tensors(outputs, "outputs", self.name)
-        self._nodes, layers = self._topological_order()
+        self._nodes = self._topological_order()
+        # Keras's layer order (deepest first): `layers`, `weights`, `get_weights()`,
+        # the optimizer's slots and the saved files all follow it.
+        layers = graph_layers(self)
         self._layers = layers
         self._sublayers = [la for la in layers if la is not self]
         self._node_ids = {id(n) for n in self._nodes}
         self.built = True
 
-    def _topological_order(self):
+    def _topological_order(self) -> list[Node]:
+        """The nodes between the inputs and the outputs in an order that runs each
+        after the nodes it reads (the execution order); raises "Graph
+        disconnected" for a tensor that needs an input the model was not given."""
         input_ids = {id(t) for t in self.inputs}
         finished: set[int] = set()
         order = []
-        layers: list = []
-        layer_ids: set[int] = set()
-
-        def add_layer(op):
-            if isinstance(op, Layer) and id(op) not in layer_ids:
-                layer_ids.add(id(op))
-                layers.append(op)
 
         def producer(t, consumer):
             if id(t) in input_ids:
-                add_layer(t._keras_history[0])
                 return None
             op, ni, _ = t._keras_history
             node = op._inbound_nodes[ni]
@@ -134,17 +133,13 @@ class Functional(Model):
             if expanded:
                 finished.add(id(node))
                 order.append(node)
-                add_layer(node.operation)
                 continue
             stack.append((node, True))
             for t in reversed(node.input_tensors):
                 child = producer(t, node)
                 if child is not None and id(child) not in finished:
                     stack.append((child, False))
-        # inputs that no output needs still belong to the model
-        for t in self.inputs:
-            add_layer(t._keras_history[0])
-        return order, layers
+        return order
 
     # structure ------------------------------------------------------------------
     @property

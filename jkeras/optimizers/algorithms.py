@@ -36,6 +36,15 @@ def _step(iterations):
     return (iterations + 1).astype(jnp.float32)
 
 
+def _count(old, iterations):
+    """An optax step counter holding `iterations` (Keras keeps only its own)."""
+    return jnp.asarray(iterations, dtype=jnp.asarray(old).dtype)
+
+
+def _neg(arrays) -> list:
+    return [-a for a in arrays]
+
+
 class SGD(Optimizer):
     """Gradient descent, optionally with (Nesterov) momentum. Like Keras, the
     velocity accumulates learning-rate-scaled gradients:
@@ -54,6 +63,18 @@ class SGD(Optimizer):
         if self.momentum:
             txs.append(optax.trace(decay=self.momentum, nesterov=self.nesterov))
         return optax.chain(*txs)
+
+    # Keras slots: momentum = optax's trace (both accumulate -lr * g).
+    def _keras_slot_groups(self):
+        return [("momentum",)] if self.momentum else []
+
+    def _keras_slots(self, inner):
+        return {"momentum": list(inner[1].trace)} if self.momentum else {}
+
+    def _keras_inner(self, inner, slots, iterations):
+        if not self.momentum:
+            return inner
+        return (inner[0], inner[1]._replace(trace=list(slots["momentum"])))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -84,6 +105,33 @@ class RMSprop(Optimizer):
         if self.momentum > 0:
             txs.append(optax.trace(decay=self.momentum))
         return optax.chain(*txs)
+
+    # Keras slots: velocity = optax's nu, average_gradient = mu (centered),
+    # momentum = -trace (Keras accumulates +lr * step, optax -lr * step).
+    def _keras_slot_groups(self):
+        groups = [("velocity",)]
+        if self.momentum > 0:
+            groups.append(("momentum",))
+        if self.centered:
+            groups.append(("average_gradient",))
+        return groups
+
+    def _keras_slots(self, inner):
+        slots = {"velocity": list(inner[0].nu)}
+        if self.momentum > 0:
+            slots["momentum"] = _neg(inner[-1].trace)
+        if self.centered:
+            slots["average_gradient"] = list(inner[0].mu)
+        return slots
+
+    def _keras_inner(self, inner, slots, iterations):
+        scale = inner[0]._replace(nu=list(slots["velocity"]))
+        if self.centered:
+            scale = scale._replace(mu=list(slots["average_gradient"]))
+        out = [scale, *inner[1:]]
+        if self.momentum > 0:
+            out[-1] = out[-1]._replace(trace=_neg(slots["momentum"]))
+        return tuple(out)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
@@ -121,6 +169,27 @@ class Adam(Optimizer):
             optax.scale_by_learning_rate(lr),
         )
 
+    # Keras slots: momentum = optax's mu, velocity = nu, velocity_hat = nu_max;
+    # optax's own step count follows `iterations`.
+    def _keras_slot_groups(self):
+        groups = [("momentum", "velocity")]
+        if self.amsgrad:
+            groups.append(("velocity_hat",))
+        return groups
+
+    def _keras_slots(self, inner):
+        slots = {"momentum": list(inner[0].mu), "velocity": list(inner[0].nu)}
+        if self.amsgrad:
+            slots["velocity_hat"] = list(inner[0].nu_max)
+        return slots
+
+    def _keras_inner(self, inner, slots, iterations):
+        first = inner[0]._replace(count=_count(inner[0].count, iterations),
+                                  mu=list(slots["momentum"]), nu=list(slots["velocity"]))
+        if self.amsgrad:
+            first = first._replace(nu_max=list(slots["velocity_hat"]))
+        return (first, *inner[1:])
+
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
@@ -157,6 +226,16 @@ class Adagrad(Optimizer):
             optax.scale_by_learning_rate(lr),
         )
 
+    # Keras slot: accumulator = optax's sum_of_squares.
+    def _keras_slot_groups(self):
+        return [("accumulator",)]
+
+    def _keras_slots(self, inner):
+        return {"accumulator": list(inner[0].sum_of_squares)}
+
+    def _keras_inner(self, inner, slots, iterations):
+        return (inner[0]._replace(sum_of_squares=list(slots["accumulator"])), *inner[1:])
+
     def get_config(self):
         return {**super().get_config(),
                 "initial_accumulator_value": self.initial_accumulator_value,
@@ -176,6 +255,18 @@ class Adadelta(Optimizer):
     def _transform(self, lr, iterations):
         return optax.chain(optax.scale_by_adadelta(rho=self.rho, eps=self.epsilon),
                            optax.scale_by_learning_rate(lr))
+
+    # Keras slots: accumulated_grad = optax's e_g, accumulated_delta_var = e_x.
+    def _keras_slot_groups(self):
+        return [("accumulated_grad", "accumulated_delta_var")]
+
+    def _keras_slots(self, inner):
+        return {"accumulated_grad": list(inner[0].e_g),
+                "accumulated_delta_var": list(inner[0].e_x)}
+
+    def _keras_inner(self, inner, slots, iterations):
+        return (inner[0]._replace(e_g=list(slots["accumulated_grad"]),
+                                  e_x=list(slots["accumulated_delta_var"])), *inner[1:])
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -199,6 +290,19 @@ class Adamax(Optimizer):
             optax.scale_by_adamax(b1=self.beta_1, b2=self.beta_2, eps=self.epsilon),
             optax.scale_by_learning_rate(lr),
         )
+
+    # Keras slots: momentum = optax's mu, norm = nu (optax adds epsilon inside the
+    # max, Keras to the denominator: the same state up to epsilon).
+    def _keras_slot_groups(self):
+        return [("momentum", "norm")]
+
+    def _keras_slots(self, inner):
+        return {"momentum": list(inner[0].mu), "norm": list(inner[0].nu)}
+
+    def _keras_inner(self, inner, slots, iterations):
+        return (inner[0]._replace(count=_count(inner[0].count, iterations),
+                                  mu=list(slots["momentum"]), nu=list(slots["norm"])),
+                *inner[1:])
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -270,6 +374,29 @@ class Nadam(Optimizer):
         )
         return optax.chain(direction, optax.scale_by_learning_rate(lr))
 
+    # Keras slots: momentum = mu and velocity = nu of both optax halves; plus the
+    # scalar u_product (the momentum schedule's running product, which jkeras
+    # computes from `iterations`), after the slots since Keras 3.10.
+    def _keras_scalars(self, state):
+        t = state.iterations.astype(jnp.float32)
+        return [("u_product", jnp.exp(_nadam_log_u_product(self.beta_1, t)))]
+
+    def _keras_slot_groups(self):
+        return [("momentum", "velocity")]
+
+    def _keras_slots(self, inner):
+        adam_state = inner[0][0]
+        return {"momentum": list(adam_state.mu), "velocity": list(adam_state.nu)}
+
+    def _keras_inner(self, inner, slots, iterations):
+        adam_state, rms_state = inner[0]
+        adam_state = adam_state._replace(count=_count(adam_state.count, iterations),
+                                         mu=list(slots["momentum"]),
+                                         nu=list(slots["velocity"]))
+        rms_state = rms_state._replace(count=_count(rms_state.count, iterations),
+                                       nu=list(slots["velocity"]))
+        return ((adam_state, rms_state), *inner[1:])
+
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
@@ -290,6 +417,17 @@ class Lion(Optimizer):
     def _transform(self, lr, iterations):
         return optax.chain(optax.scale_by_lion(b1=self.beta_1, b2=self.beta_2),
                            optax.scale_by_learning_rate(lr))
+
+    # Keras slot: momentum = optax's mu.
+    def _keras_slot_groups(self):
+        return [("momentum",)]
+
+    def _keras_slots(self, inner):
+        return {"momentum": list(inner[0].mu)}
+
+    def _keras_inner(self, inner, slots, iterations):
+        return (inner[0]._replace(count=_count(inner[0].count, iterations),
+                                  mu=list(slots["momentum"])), *inner[1:])
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}

@@ -40,7 +40,28 @@ def check_overwrite(filepath, overwrite: bool) -> None:
 def atomic_write(filepath, mode: str = "wb"):
     """Yields a file object; on normal exit its content replaces `filepath`
     atomically. On any error (or if the process dies) `filepath` is unchanged and
-    the temporary file is removed (when the process survives)."""
+    the temporary file is removed (when the process survives).
+
+    In a multi-process run (jkeras.distribution.initialize) every process calls
+    this; process 0 writes the file, the others' writes are thrown away, and all
+    wait until the file is in place."""
+    from jkeras.distribution import runtime
+
+    if runtime.is_multiprocess():
+        with runtime.write_on_process_zero("jkeras_save") as writer:
+            if writer:
+                with _atomic_write(filepath, mode) as f:
+                    yield f
+            else:
+                with runtime.discard_sink(mode) as f:
+                    yield f
+        return
+    with _atomic_write(filepath, mode) as f:
+        yield f
+
+
+@contextlib.contextmanager
+def _atomic_write(filepath, mode: str = "wb"):
     filepath = os.fspath(filepath)
     folder = os.path.dirname(os.path.abspath(filepath))
     if not os.path.isdir(folder):

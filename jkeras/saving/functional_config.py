@@ -23,142 +23,25 @@ import warnings
 from typing import Any
 
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.engine.graph_order import SyntheticInput, graph_order
+from jkeras.engine.graph_order import node_of as _node_of
 from jkeras.saving import serialization as ser
 
 _GRAPH_KEYS = ("name", "inbound_nodes")
 
 
 # --------------------------------------------------------------------------------------
-# Keras's operation order (depth from the outputs, ties by first DFS visit)
+# Keras's operation order: the engine's (jkeras/engine/graph_order.py)
 # --------------------------------------------------------------------------------------
-class SyntheticInput:
-    """Stands for a model input that is an intermediate tensor (a sub-model cut
-    from the middle of a graph): saved as an InputLayer of its own."""
-
-    def __init__(self, tensor: KerasTensor, name: str):
-        self.tensor = tensor
-        self.name = name
-
-
-def _node_of(t: KerasTensor):
-    op, ni, _ = t._keras_history
-    return op._inbound_nodes[ni]
-
-
-def graph_order(model) -> tuple[list, dict]:
-    """Operations of a Functional model in Keras's order (deepest first, then by
-    first visit in a DFS from the outputs), and a map id(model input tensor) ->
-    SyntheticInput for inputs not produced by an InputLayer."""
-    inputs = list(model.inputs)
-    outputs = list(model.outputs)
-    input_ids = {id(t): t for t in inputs}
-    synthetic: dict[int, SyntheticInput] = {}
-    used_names = {getattr(n.operation, "name", None) for n in model._nodes}
-    for t in inputs:
-        if not _node_of(t).is_input:
-            base = f"{t._keras_history[0].name}_input"
-            name, i = base, 1
-            while name in used_names:
-                name, i = f"{base}_{i}", i + 1
-            used_names.add(name)
-            synthetic[id(t)] = SyntheticInput(t, name)
-
-    # graph "nodes": real Node objects, or ("in", id(t)) for input tensors
-    def key_of(t):
-        if id(t) in input_ids:
-            if id(t) in synthetic:
-                return ("in", id(t))
-            return id(_node_of(t))
-        return id(_node_of(t))
-
-    node_op: dict = {}
-    node_parents: dict = {}
-
-    def describe(t):
-        k = key_of(t)
-        if k not in node_op:
-            if isinstance(k, tuple):
-                node_op[k] = synthetic[k[1]]
-                node_parents[k] = []
-            else:
-                node = _node_of(t)
-                node_op[k] = node.operation
-                node_parents[k] = [] if (node.is_input or id(t) in input_ids) else list(
-                    node.input_tensors)
-        return k
-
-    finished: set = set()
-    in_progress: set = set()
-    post_order: list = []
-    op_index: dict[int, int] = {}
-    ops_by_id: dict[int, Any] = {}
-
-    def enter(t):
-        k = describe(t)
-        if k in finished:
-            return None
-        if k in in_progress:
-            raise ValueError(f"Model '{model.name}': the graph has a cycle at {t!r}.")
-        op = node_op[k]
-        if id(op) not in op_index:
-            op_index[id(op)] = len(op_index)
-            ops_by_id[id(op)] = op
-        in_progress.add(k)
-        return [k, iter(node_parents[k])]
-
-    for out in outputs:
-        frame = enter(out)
-        stack = [frame] if frame else []
-        while stack:
-            k, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                stack.pop()
-                in_progress.discard(k)
-                finished.add(k)
-                post_order.append(k)
-            else:
-                frame = enter(nxt)
-                if frame:
-                    stack.append(frame)
-
-    node_depth: dict = {}
-    op_depth: dict[int, int] = {}
-    for k in reversed(post_order):
-        depth = node_depth.setdefault(k, 0)
-        op = node_op[k]
-        depth = max(depth, op_depth.get(id(op), 0))
-        op_depth[id(op)] = depth
-        node_depth[k] = depth
-        for t in node_parents[k]:
-            pk = describe(t)
-            node_depth[pk] = max(depth + 1, node_depth.get(pk, 0))
-    for t in inputs:
-        k = describe(t)
-        op = node_op[k]
-        if id(op) not in op_depth:
-            op_depth[id(op)] = 0
-            op_index[id(op)] = -1
-            ops_by_id[id(op)] = op
-    by_depth: dict[int, list] = {}
-    for oid, d in op_depth.items():
-        by_depth.setdefault(d, []).append(ops_by_id[oid])
-    ordered = []
-    for d in sorted(by_depth, reverse=True):
-        ordered.extend(sorted(by_depth[d], key=lambda o: op_index[id(o)]))
-    return ordered, synthetic
-
-
 def keras_layer_order(model) -> list:
     """The layers of a Functional model in Keras 3's `model.layers` order
-    (InputLayers included; Sequential: its stack)."""
-    from jkeras.engine.layer import Layer
+    (InputLayers included; Sequential: its stack). The engine keeps
+    `model.layers` in this order."""
     from jkeras.engine.sequential import Sequential
 
     if isinstance(model, Sequential):
         return list(model.layers)
-    ops, _ = graph_order(model)
-    return [op for op in ops if isinstance(op, Layer)]
+    return list(model._layers)
 
 
 # --------------------------------------------------------------------------------------

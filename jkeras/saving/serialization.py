@@ -633,6 +633,28 @@ _IGNORABLE = {
 }
 
 
+# Keys newer Keras versions add to the configs of other objects (Keras 3.15's
+# VarianceScaling initializers: input_axes/output_axes, None meaning Keras's
+# usual fan-in/fan-out axes); dropped when they hold that default.
+_IGNORABLE_OBJECT = {"input_axes": (None,), "output_axes": (None,)}
+
+
+def clean_object_config(cls, config: dict) -> dict:
+    """Drops keys of a Keras config of a non-layer object (initializer, ...) that
+    `cls` does not take when they hold harmless default values."""
+    if not isinstance(config, dict) or not any(k in config for k in _IGNORABLE_OBJECT):
+        return config
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return config
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return config
+    return {k: v for k, v in config.items()
+            if not (k in _IGNORABLE_OBJECT and k not in params
+                    and v in _IGNORABLE_OBJECT[k])}
+
+
 def _accepted_params(cls) -> set | None:
     """Explicit __init__ parameter names of cls and its bases up to Layer (None if
     it cannot be told)."""
@@ -800,6 +822,7 @@ def instantiate(cls, inner: dict, custom_objects, safe_mode, full_config=None):
             return _instantiate_layer(cls, inner, custom_objects, safe_mode, full_config)
         if isinstance(cls, type) and registry.builtin_class("dtype_policy", class_name) is cls:
             return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
+        inner = clean_object_config(cls, inner)
         if hasattr(cls, "from_config"):
             return cls.from_config(inner)
         return cls(**inner)

@@ -2,7 +2,9 @@
 loading checked in full before anything is assigned.
 
 Layout: `<path>/vars/<i>` datasets per layer (see `weights.py`), a `vars` group
-at the root for the model's own variables, and `optimizer/vars/<i>`.
+at the root for the model's own variables, and `optimizer/vars/<i>`: the
+optimizer's state in Keras 3's order (`Optimizer.keras_state_arrays`), so that
+Keras 3 restores jkeras's optimizer state and jkeras restores Keras's.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def write_weights(h5file, model, include_optimizer: bool = True) -> None:
             _write_array(group, str(i), W.variable_array(v))
     opt = W.optimizer_of(model) if include_optimizer else None
     if opt is not None and getattr(opt, "built", True):
-        arrays = [np.asarray(a) for a in opt.get_state_arrays()]
+        arrays = [np.asarray(a) for a in _opt_arrays(opt)]
         if arrays:
             group = h5file.require_group("optimizer/vars")
             for i, a in enumerate(arrays):
@@ -199,6 +201,8 @@ def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
 
 
 def _read_optimizer(h5file, model, source: str):
+    """The optimizer's saved arrays (Keras's layout), or None with a warning when
+    they do not fit the model's optimizer (which then starts fresh), as Keras does."""
     h5py = require_h5py()
     opt = W.optimizer_of(model)
     if opt is None:
@@ -221,19 +225,36 @@ def _read_optimizer(h5file, model, source: str):
             ds = g.get(str(i))
             if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
                 raise LoadError(f"{source}: optimizer/vars/{i} is missing or not numeric.")
-            if expected is not None and tuple(ds.shape) != tuple(np.shape(expected[i])):
-                warnings.warn(
-                    f"{source}: optimizer/vars/{i} has shape {tuple(ds.shape)}, expected "
-                    f"{tuple(np.shape(expected[i]))}; the optimizer starts fresh.", stacklevel=3)
-                return None
+            _check_storage(ds, f"{source}: optimizer/vars/{i}")
             arrays.append(np.asarray(ds[()]))
-        return arrays
     except LoadError:
         raise
     except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
         raise LoadError(
             f"{source}: the optimizer state cannot be read ({type(e).__name__}: {e})."
         ) from None
+    if expected is not None:
+        check = getattr(opt, "check_keras_state_arrays", None)
+        try:
+            if callable(check):
+                check(arrays)
+            else:
+                for i, (a, e) in enumerate(zip(arrays, expected)):
+                    if a.shape != tuple(np.shape(e)):
+                        raise ValueError(f"optimizer/vars/{i} has shape {a.shape}, expected "
+                                         f"{tuple(np.shape(e))}")
+        except ValueError as e:
+            warnings.warn(f"{source}: {e} The optimizer starts fresh.", stacklevel=3)
+            return None
+    return arrays
+
+
+def _opt_arrays(opt) -> list:
+    """The optimizer's state in Keras 3's layout (iteration, learning_rate, then
+    Keras's slots), which Keras 3 loads; jkeras's own layout for optimizers
+    that have no Keras counterpart."""
+    getter = getattr(opt, "keras_state_arrays", None) or opt.get_state_arrays
+    return getter()
 
 
 def _expected_optimizer_arrays(opt, model):
@@ -244,7 +265,7 @@ def _expected_optimizer_arrays(opt, model):
         except TypeError:
             build()
     try:
-        return list(opt.get_state_arrays())
+        return list(_opt_arrays(opt))
     except Exception:  # noqa: BLE001 - optimizer not ready: accept what the file has
         return None
 
@@ -256,7 +277,8 @@ def assign_all(assignments, model=None, opt_arrays=None) -> None:
     if opt_arrays is not None and model is not None:
         opt = W.optimizer_of(model)
         if opt is not None:
-            opt.set_state_arrays(opt_arrays)
+            setter = getattr(opt, "set_keras_state_arrays", None) or opt.set_state_arrays
+            setter(opt_arrays)
     invalidate = getattr(model, "_invalidate_state_cache", None)
     if callable(invalidate):
         invalidate()

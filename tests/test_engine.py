@@ -405,3 +405,20 @@ def test_weights_are_made_on_first_use_in_creation_order():
     np.testing.assert_array_equal(a2.get_weights()[0], wa)
     np.testing.assert_array_equal(b2.get_weights()[0], wb)
     assert not np.array_equal(wa, wb)
+
+
+def test_predict_on_pydataset_and_generator(rng):
+    model = _mlp()
+    x = rng.normal(size=(10, 6)).astype("float32")
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[i * 4:(i + 1) * 4]
+
+    expected = model.predict(x)
+    np.testing.assert_allclose(model.predict(Batches()), expected, rtol=1e-5, atol=1e-6)
+    gen = ((x[i:i + 5],) for i in range(0, 10, 5))
+    np.testing.assert_allclose(model.predict(gen), expected, rtol=1e-5, atol=1e-6)

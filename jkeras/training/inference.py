@@ -55,6 +55,12 @@ def _pack(model, flat):
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    from jkeras.training import data_adapter as da
+
+    if da.is_dataset(x):  # a generator, PyDataset, DataLoader or tf.data source
+        from jkeras.training.trainer import predict_generator_model
+
+        return predict_generator_model(model, x, steps=steps)
     if not model.built:
         model(np.asarray(x)[:1] if not isinstance(x, (list, dict, tuple)) else x)
     batch_size = int(batch_size or 32)
@@ -64,18 +70,27 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         raise ValueError(f"Model '{model.name}'.predict got no samples (x has 0 rows).")
     fn, variables = _forward_fn(model)
     values = [v.value for v in variables]
+    from jkeras.distribution import runtime
+
+    dist = runtime.active()
+    if dist is not None:  # batch_size is global: each process predicts its share of rows
+        runtime.check_before_training(dist, variables, batch_size)
+        values = runtime.place_tree(values, runtime.variable_shardings(dist, variables))
+        batch_size = runtime.local_batch_size(batch_size)
     chunks: list[list[np.ndarray]] = []
     num_batches = -(-n // batch_size)
     if steps is not None:
         num_batches = min(num_batches, int(steps))
+    if dist is not None:
+        runtime.assert_same_across_processes(num_batches, "the batches of predict's x")
     for b in range(num_batches):
         start = b * batch_size
         batch = [a[start:start + batch_size] for a in arrays]
         real = batch[0].shape[0]
-        if real < batch_size and num_batches > 1:
+        if real < batch_size and (num_batches > 1 or dist is not None):
             batch = [_pad(a, batch_size) for a in batch]
-        outs = fn(values, batch)
-        chunks.append([np.asarray(o)[:real] for o in outs])
+        outs = fn(values, runtime.place_batch(dist, batch))
+        chunks.append([runtime.local_rows(o)[:real] for o in outs])
     flat = [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
     return _pack(model, flat)
 

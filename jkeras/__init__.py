@@ -17,6 +17,7 @@ from jkeras import (  # noqa: E402
     config,
     constraints,
     datasets,
+    distribution,
     initializers,
     layers,
     losses,
@@ -40,7 +41,7 @@ objectives = losses  # Keras 1 name
 
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
-    "callbacks", "config", "constraints", "datasets", "initializers", "layers", "losses",
-    "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing",
+    "callbacks", "config", "constraints", "datasets", "distribution", "initializers", "layers",
+    "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing",
     "regularizers", "saving", "utils",
 ]

@@ -1,7 +1,16 @@
-import numpy as np
-import pytest
+import os
+import tempfile
 
-import jkeras
+# Hermetic tests: jkeras's home (config file, caches) and JAX's compilation cache live in
+# a fresh folder for this test session, never the user's.
+_SESSION_HOME = tempfile.mkdtemp(prefix="jkeras-tests-")
+os.environ["JKERAS_HOME"] = _SESSION_HOME
+os.environ["JKERAS_COMPILATION_CACHE"] = os.path.join(_SESSION_HOME, "xla_cache")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import jkeras  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

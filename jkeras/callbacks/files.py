@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from jkeras.callbacks.callback import Callback, monitor_mode
+from jkeras.distribution import runtime
 
 
 def _atomic_path(path: str) -> str:
@@ -132,28 +133,32 @@ class ModelCheckpoint(Callback):
             current = float(current)
             better = current > self.best if self.mode == "max" else current < self.best
             if not better:
-                if self.verbose > 0:
+                if self.verbose > 0 and runtime.is_process_zero():
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
                           f"{self.best:.5f}")
                 return
-            if self.verbose > 0:
+            if self.verbose > 0 and runtime.is_process_zero():
                 print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
                       f"{current:.5f}, saving model to {path}")
             self.best = current
-        elif self.verbose > 0:
+        elif self.verbose > 0 and runtime.is_process_zero():
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        d = os.path.dirname(os.path.abspath(path))
-        os.makedirs(d, exist_ok=True)
+        # multi-process: every process saves (gathering what it must), process 0 writes
+        writer = runtime.is_process_zero()
+        if writer:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = _atomic_path(path)
         try:
             if self.save_weights_only:
                 self.model.save_weights(tmp, overwrite=True)
             else:
                 self.model.save(tmp, overwrite=True)
-            _replace(tmp, path)
+            if writer:
+                _replace(tmp, path)
         finally:
-            if os.path.exists(tmp):
+            if writer and os.path.exists(tmp):
                 _remove(tmp)
+            runtime.barrier("jkeras_checkpoint")
 
 
 class CSVLogger(Callback):
@@ -173,6 +178,8 @@ class CSVLogger(Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
+        if not runtime.is_process_zero():  # one file per run, written by process 0
+            return
         has_content = (self.append and os.path.exists(self.filename)
                        and os.path.getsize(self.filename) > 0)
         self._append_header = not has_content
@@ -186,6 +193,8 @@ class CSVLogger(Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._file is None:
+            return
         logs = dict(logs or {})
         if self.keys is None:
             self.keys = sorted(logs)
@@ -257,6 +266,12 @@ class BackupAndRestore(Callback):
         return path if os.path.isdir(path) else None
 
     def _write(self, epoch: int, batch: int | None) -> None:
+        # multi-process: process 0 writes, the others wait until the backup is in place
+        with runtime.write_on_process_zero("jkeras_backup") as writer:
+            if writer:
+                self._write_files(epoch, batch)
+
+    def _write_files(self, epoch: int, batch: int | None) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)
         name = f"backup-{epoch:05d}-{uuid.uuid4().hex[:8]}"
         tmp = os.path.join(self.backup_dir, ".tmp-" + name)
@@ -338,7 +353,10 @@ class BackupAndRestore(Callback):
             self._write(epoch + 1, None)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
-            for name in os.listdir(self.backup_dir):
-                if name.startswith(("backup-", ".tmp-", "checkpoint.json")):
-                    _remove(os.path.join(self.backup_dir, name))
+        if not self.delete_checkpoint:
+            return
+        with runtime.write_on_process_zero("jkeras_backup_delete") as writer:
+            if writer and os.path.isdir(self.backup_dir):
+                for name in os.listdir(self.backup_dir):
+                    if name.startswith(("backup-", ".tmp-", "checkpoint.json")):
+                        _remove(os.path.join(self.backup_dir, name))

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from jkeras.callbacks.callback import Callback
+from jkeras.distribution import runtime
 
 _MISSING = (
     "The TensorBoard callback writes event files with the optional package tensorboardX, "
@@ -67,12 +68,16 @@ class TensorBoard(Callback):
         self._global_batch += 1
         if self.update_freq == "epoch" or self._global_batch % self.update_freq:
             return
+        if not runtime.is_process_zero():  # multi-process: process 0 writes the logs
+            return
         w = self._writer("train")
         for k, v in (logs or {}).items():
             if np.ndim(v) == 0:
                 w.add_scalar(f"batch_{k}", float(v), self._global_batch)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not runtime.is_process_zero():  # multi-process: process 0 writes the logs
+            return
         logs = dict(logs or {})
         train = self._writer("train")
         val = None

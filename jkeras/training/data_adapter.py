@@ -1,24 +1,37 @@
 """Data input for fit/evaluate: arrays, generators/iterables, PyDataset/Sequence,
 torch DataLoader and tf.data (duck-typed).
 
-Every source becomes a `DataHandler` that yields batches `(x, y, sw, valid)`:
+Every source becomes a `DataHandler`. `epoch(e)` yields batches `(x, y, sw, valid)`:
 flat lists of device arrays in model input/output order, per-output sample
 weights, and `valid`, a float mask of the rows that are real (1) or padding (0).
 A batch smaller than the batch size is padded to it (when padding is exact
 for the model) so the compiled step keeps one input signature.
-Arrays are put on the device once; each batch is gathered there by index.
+
+In-memory arrays (`ArrayHandler`) are also served as *windows* (`windows(e)`):
+a window is a set of device arrays of `R` rows plus `perm`, for each batch
+position the window row to take (-1: a padding row), so a compiled function
+gathers its batches itself (several steps per call, no host work per step).
+When the data fits the memory budget it is one window put on the device once
+(rows in their original order; shuffling only changes `perm`); otherwise each
+epoch streams through windows of `R` rows gathered on the host in the epoch's
+order. Window sizes are rounded up to a power-of-two number of batches, so data
+of similar size reuses a compiled function.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jkeras.training.placement import aligned_empty, place_batch
 
 Batch = tuple  # (x_list, y_list, sw_list, valid)
 
@@ -112,7 +125,7 @@ def num_rows(flat: list) -> int:
 # ------------------------------------------------------------------------------------------
 @jax.jit
 def _gather(data, idx):
-    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
+    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
 
 
 def _pad_rows(a, size: int):
@@ -133,14 +146,53 @@ class _ValidMasks:
         key = (size, real)
         m = self._cache.get(key)
         if m is None:
-            m = jnp.asarray((np.arange(size) < real).astype("float32"))
+            m = place_batch((np.arange(size) < real).astype("float32"))
             self._cache[key] = m
         return m
+
+
+def default_budget_bytes() -> int:
+    """How many bytes of training data a handler keeps on the device at once:
+    `JKERAS_DATA_BUDGET_MB` if set, else 32 MiB on CPU (the data is already in host
+    memory; streaming windows keeps peak memory low) and 1 GiB on accelerators.
+    Data that fits stays on the device; larger data streams through three window
+    buffers that share the budget."""
+    env = os.environ.get("JKERAS_DATA_BUDGET_MB")
+    if env:
+        try:
+            return max(1, int(float(env) * (1 << 20)))
+        except ValueError:
+            raise ValueError(
+                f"JKERAS_DATA_BUDGET_MB must be a number of MiB, got {env!r}."
+            ) from None
+    return (32 << 20) if jax.default_backend() == "cpu" else (1 << 30)
+
+
+_STREAM_BUFFERS = 3  # windows alive at once when streaming: computing, ready, being filled
+
+
+def _bucket_steps(steps: int) -> int:
+    """Batches per window: the next power of two (at least 8)."""
+    return max(8, 1 << max(0, int(steps - 1).bit_length()))
 
 
 # ------------------------------------------------------------------------------------------
 # handlers
 # ------------------------------------------------------------------------------------------
+class Window(NamedTuple):
+    """Device arrays of R rows (`data`: (xs, ys, sws)), `perm` (int32[R'], R' a
+    multiple of the batch size: the window row of each batch position, -1 for
+    padding) and the batches to run: positions `start` .. `start + steps - 1`.
+    The loop appends to `done` the last output computed from the window (its
+    host buffer is reused once that output is ready)."""
+
+    data: tuple
+    perm: object
+    start: int
+    steps: int
+    done: list
+
+
 class DataHandler:
     """Yields the batches of one epoch. `steps` is the number of batches per epoch
     (None until known for iterables without length); `num_samples` when known."""
@@ -152,6 +204,10 @@ class DataHandler:
     def epoch(self, epoch: int) -> Iterator[Batch]:
         raise NotImplementedError
 
+    def windows(self, epoch: int) -> Iterator:
+        """The epoch as Windows and batches (tuples); by default only batches."""
+        return self.epoch(epoch)
+
     def on_epoch_end(self) -> None:
         pass
 
@@ -160,51 +216,224 @@ class DataHandler:
 
 
 class ArrayHandler(DataHandler):
-    """In-memory arrays (standardized: x, y, sw flat lists with one row count)."""
+    """In-memory arrays (standardized: x, y, sw flat lists with one row count),
+    served as windows (see the module doc) or batches."""
 
     def __init__(self, x: list, y: list, sw: list, batch_size: int, shuffle=False,
-                 steps: int | None = None, pad: bool = True):
+                 steps: int | None = None, pad: bool = True, budget_bytes: int | None = None):
         self.num_samples = n = num_rows(x + y + sw)
-        self.batch_size = int(batch_size)
-        self.data = (
-            [jnp.asarray(a) for a in x], [jnp.asarray(a) for a in y],
-            [jnp.asarray(a) for a in sw],
-        )
+        self.batch_size = bs = int(batch_size)
+        self._nx, self._ny = len(x), len(y)
+        self.arrays = [a if isinstance(a, jax.Array) else np.asarray(a) for a in x + y + sw]
         self.shuffle = shuffle
         self.pad = pad
-        self._full_steps = -(-n // self.batch_size)
+        self._full_steps = -(-n // bs)
         self.steps = int(steps) if steps is not None else self._full_steps
         self._masks = _ValidMasks()
+        row_bytes = sum(int(np.prod(a.shape[1:], dtype=np.int64)) * np.dtype(a.dtype).itemsize
+                        for a in self.arrays) or 1
+        budget = default_budget_bytes() if budget_bytes is None else int(budget_bytes)
+        bucket = _bucket_steps(self._full_steps)
+        self.resident = bucket * bs * row_bytes <= budget
+        stream_steps = max(1, budget // (_STREAM_BUFFERS * row_bytes * bs))
+        self.window_rows = (bucket if self.resident else stream_steps) * bs
+        self._resident_data = None
+        self._perm_cache: dict = {}
+        self._pool: list = []  # streaming: [host arrays, done list] per buffer
+        self._next_slot = 0
 
-    def _order(self) -> np.ndarray:
-        n = self.num_samples
+    def window_avals(self) -> tuple:
+        """Types of a window's arrays ((xs, ys, sws) lists) and of `perm`, as
+        jax.ShapeDtypeStruct (for compiling ahead of the first window)."""
+        size = self.window_rows
+        flat = [jax.ShapeDtypeStruct((size, *a.shape[1:]), np.dtype(a.dtype))
+                for a in self.arrays]
+        return self._split(flat), jax.ShapeDtypeStruct((size,), np.int32)
+
+    # orders ---------------------------------------------------------------------------
+    def _pass_order(self) -> np.ndarray:
+        """One pass over the data: for each batch position (full_steps * bs of them)
+        the data row, or -1 for padding."""
+        n, bs, steps = self.num_samples, self.batch_size, self._full_steps
+        total = steps * bs
         if self.shuffle == "batch":
-            blocks = np.random.permutation(self._full_steps)
-            return np.concatenate(
-                [np.arange(b * self.batch_size, min((b + 1) * self.batch_size, n))
-                 for b in blocks]
-            )
-        if self.shuffle:
-            return np.random.permutation(n)
-        return np.arange(n)
+            out = np.full(total, -1, dtype=np.int64)
+            for pos, b in enumerate(np.random.permutation(steps)):
+                rows = np.arange(b * bs, min((b + 1) * bs, n))
+                out[pos * bs:pos * bs + len(rows)] = rows
+            return out
+        rows = np.random.permutation(n) if self.shuffle else np.arange(n)
+        if total > n:
+            rows = np.concatenate([rows, np.full(total - n, -1, dtype=rows.dtype)])
+        return rows
 
-    def _batches(self) -> Iterator[np.ndarray]:
+    def _epoch_passes(self) -> Iterator[tuple[np.ndarray, int]]:
+        """(pass order, batches to run from it) covering `steps` batches."""
+        left = self.steps
+        while left > 0:
+            take = min(left, self._full_steps)
+            yield self._pass_order(), take
+            left -= take
+
+    # windows ----------------------------------------------------------------------------
+    def _host_window(self, rows: np.ndarray, buffers: list | None = None) -> tuple:
+        """Window arrays holding data rows `rows` (-1: a padding row, filled with a
+        real row), `window_rows` rows each; written into `buffers` when given."""
+        size = self.window_rows
+        real = rows[rows >= 0]
+        fill = int(real[0]) if len(real) else 0
+        idx = np.where(rows >= 0, rows, fill)
+        if len(idx) < size:
+            idx = np.concatenate([idx, np.full(size - len(idx), fill, dtype=idx.dtype)])
+        out = []
+        dev_idx = None
+        for j, a in enumerate(self.arrays):
+            if isinstance(a, jax.Array):
+                if dev_idx is None:
+                    dev_idx = place_batch(idx.astype(np.int32))
+                out.append(_gather(a, dev_idx))
+                continue
+            buf = buffers[j] if buffers is not None else aligned_empty(
+                (size, *a.shape[1:]), a.dtype)
+            np.take(a, idx, axis=0, out=buf, mode="clip")
+            out.append(buf)
+        return self._split(place_batch(out))
+
+    def _stream_window(self, rows: np.ndarray) -> tuple[tuple, list]:
+        """A streaming window in the next of `_STREAM_BUFFERS` reused host buffers
+        (waiting until the device is done with that buffer's previous window).
+        Returns (window data, its `done` list)."""
+        if len(self._pool) < _STREAM_BUFFERS:
+            bufs = [None if isinstance(a, jax.Array) else aligned_empty(
+                (self.window_rows, *a.shape[1:]), a.dtype) for a in self.arrays]
+            self._pool.append([bufs, []])
+        slot = self._pool[self._next_slot % len(self._pool)]
+        self._next_slot += 1
+        if slot[1]:
+            jax.block_until_ready(slot[1][-1])
+        slot[1] = []
+        return self._host_window(rows, slot[0]), slot[1]
+
+    def _split(self, flat: list) -> tuple:
+        nx, ny = self._nx, self._ny
+        return (list(flat[:nx]), list(flat[nx:nx + ny]), list(flat[nx + ny:]))
+
+    def _resident(self) -> tuple:
+        if self._resident_data is None:
+            n, size = self.num_samples, self.window_rows
+            rows = np.arange(n)
+            if n < size:
+                rows = np.concatenate([rows, np.full(size - n, -1, dtype=rows.dtype)])
+            self._resident_data = self._host_window(rows)
+        return self._resident_data
+
+    def _perm(self, positions: np.ndarray):
+        """`positions` (window rows or -1) padded with -1 to the window size, on the
+        device; the identity-like ones are cached."""
+        size = self.window_rows
+        if len(positions) < size:
+            positions = np.concatenate(
+                [positions, np.full(size - len(positions), -1, dtype=positions.dtype)])
+        if not self.shuffle:
+            key = positions.tobytes()
+            hit = self._perm_cache.get(key)
+            if hit is None:
+                hit = self._perm_cache[key] = place_batch(positions.astype(np.int32))
+            return hit
+        return place_batch(positions.astype(np.int32))
+
+    def _pieces(self, order: np.ndarray, steps: int) -> Iterator[tuple]:
+        """(data rows or -1 per position, first batch, batches) windows of one pass."""
+        bs, size = self.batch_size, self.window_rows
+        order = order[:steps * bs]
+        for lo in range(0, len(order), size):
+            chunk = order[lo:lo + size]
+            yield chunk, -(-len(chunk) // bs)
+
+    def windows(self, epoch: int) -> Iterator:
+        """The epoch as Window items (and, for models that cannot pad, short batches
+        as `(x, y, sw, valid)` tuples at their real size). Under a distribution,
+        batches only (see `_distributed_batches`)."""
+        from jkeras.distribution import runtime
+
+        if runtime.active() is not None:
+            yield from self._distributed_batches()
+            return
         bs = self.batch_size
-        while True:
-            order = self._order()
-            for b in range(self._full_steps):
-                yield order[b * bs:(b + 1) * bs]
+        for order, steps in self._epoch_passes():
+            for chunk, nsteps in self._pieces(order, steps):
+                if self.resident:
+                    data, perm, done = self._resident(), self._perm(chunk), []
+                else:
+                    data, done = self._stream_window(chunk)
+                    perm = self._perm(np.where(chunk >= 0, np.arange(len(chunk)), -1))
+                if self.pad:
+                    yield Window(data, perm, 0, nsteps, done)
+                    continue
+                yield from self._unpadded(data, perm, chunk, nsteps, bs, done)
+
+    def _distributed_batches(self) -> Iterator[Batch]:
+        """Batches gathered on the host (this process's rows) and placed one by one,
+        split over the mesh's batch axis (`placement.place_batch`): device windows
+        would gather rows across devices (and processes) inside the step."""
+        bs = self.batch_size
+        host = [np.asarray(a) for a in self.arrays]
+        for order, steps in self._epoch_passes():
+            for b in range(steps):
+                pos = order[b * bs:(b + 1) * bs]
+                rows = pos[pos >= 0]
+                size = bs if self.pad else len(rows)
+                idx = np.concatenate([rows, np.zeros(size - len(rows), rows.dtype)])
+                xs, ys, sws = self._split(place_batch([np.take(a, idx, axis=0) for a in host]))
+                yield xs, ys, sws, self._masks.get(size, len(rows))
+
+    def _unpadded(self, data, perm, chunk, nsteps, bs, done) -> Iterator:
+        """Full batches as windows, short ones as batches of their real size."""
+        run = 0
+        for b in range(nsteps):
+            real = chunk[b * bs:(b + 1) * bs]
+            if len(real) == bs and (real >= 0).all():
+                continue
+            if b > run:
+                yield Window(data, perm, run, b - run, done)
+            rows = real[real >= 0]
+            yield self._short_batch(rows)
+            run = b + 1
+        if nsteps > run:
+            yield Window(data, perm, run, nsteps - run, done)
+
+    def _short_batch(self, rows: np.ndarray) -> Batch:
+        out = []
+        for a in self.arrays:
+            if isinstance(a, jax.Array):
+                out.append(_gather(a, place_batch(rows.astype(np.int32))))
+            else:
+                out.append(np.take(a, rows, axis=0))
+        xs, ys, sws = self._split(place_batch(out))
+        return xs, ys, sws, self._masks.get(len(rows), len(rows))
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
-        bs = self.batch_size
-        for idx in itertools.islice(self._batches(), self.steps):
-            real = len(idx)
-            size = real
-            if real < bs and self.pad:
-                idx = np.concatenate([idx, np.zeros(bs - real, dtype=idx.dtype)])
-                size = bs
-            x, y, sw = _gather(self.data, jnp.asarray(idx.astype("int32")))
-            yield x, y, sw, self._masks.get(size, real)
+        """The epoch batch by batch (each gathered from its window)."""
+        take = _take_fn(self.batch_size)
+        for item in self.windows(epoch):
+            if not isinstance(item, Window):
+                yield item
+                continue
+            for s in range(item.start, item.start + item.steps):
+                yield take(item.data, item.perm, np.int32(s))
+
+
+_TAKE_FNS: dict = {}
+
+
+def _take_fn(batch_size: int):
+    fn = _TAKE_FNS.get(batch_size)
+    if fn is None:
+        from jkeras.training.steps import take_batch
+
+        fn = _TAKE_FNS[batch_size] = jax.jit(
+            lambda data, perm, step: take_batch(data, perm, step, batch_size))
+    return fn
 
 
 class IterableHandler(DataHandler):
@@ -318,10 +547,9 @@ class IterableHandler(DataHandler):
             y = [_pad_rows(a, ref) for a in y]
             sw = [_pad_rows(a, ref) for a in sw]
             size = ref
-        to = jnp.asarray
-        return [to(a) for a in x], [to(a) for a in y], [to(a) for a in sw], self._masks.get(
-            size, real
-        )
+        x, y, sw = place_batch(tuple([a if isinstance(a, jax.Array) else np.asarray(a)
+                                      for a in part] for part in (x, y, sw)))
+        return list(x), list(y), list(sw), self._masks.get(size, real)
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         if self._cache is not None:

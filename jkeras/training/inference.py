@@ -1,4 +1,12 @@
-"""predict / predict_on_batch: batched, jit-compiled forward passes."""
+"""predict / predict_on_batch: batched, jit-compiled forward passes.
+
+`predict` serves the inputs as device windows (see `data_adapter`): for a model
+without convolutions one compiled call runs all the batches of a window
+(`lax.fori_loop`, outputs written into one buffer); a model with convolutions
+runs one compiled call per batch (XLA:CPU runs convolutions in a loop slowly).
+Calls are queued without waiting; outputs come back to the host once per
+window, into one preallocated array per output.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +15,101 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.engine.stateless import stateless_call
+from jkeras.training import compilation_cache
+from jkeras.training import data_adapter as da
 
 
-def _forward_fn(model):
-    """A jitted pure function (values, flat_inputs) -> flat outputs, cached on the
-    model for its current variable list."""
-    variables = model.weights
-    key = tuple(id(v) for v in variables)
+def _forward(model, variables, values, flat_inputs):
+    inputs = model.pack_inputs(flat_inputs) if hasattr(model, "pack_inputs") else (
+        flat_inputs[0] if len(flat_inputs) == 1 else list(flat_inputs)
+    )
+    outputs, _, _ = stateless_call(model, variables, values, inputs, training=False)
+    return jax.tree_util.tree_leaves(outputs)
+
+
+class _PredictFunctions:
+    """The compiled forward functions of a model, for its current variable list."""
+
+    def __init__(self, model):
+        from jkeras.training.model_io import has_convolutions, step_compiler_options
+
+        self.model = model
+        self.variables = model.weights
+        self.key = tuple(id(v) for v in self.variables)
+        self.fused = not has_convolutions(model)
+        self.options = step_compiler_options(self.fused) or None
+        self._fns: dict = {}
+
+    def batch(self):
+        """(values, flat inputs) -> flat outputs."""
+        fn = self._fns.get("batch")
+        if fn is None:
+            model, variables = self.model, self.variables
+            fn = self._fns["batch"] = jax.jit(
+                lambda values, flat: _forward(model, variables, values, flat),
+                compiler_options=self.options)
+        return fn
+
+    def window(self, batch_size: int, fused: bool):
+        """(values, window xs, perm, ctl=[start, nsteps]) -> flat outputs of the
+        window's batches `start` .. `start + nsteps - 1` (fused: in a buffer of the
+        window's rows; else: of batch `start` only)."""
+        key = ("window", batch_size, fused)
+        fn = self._fns.get(key)
+        if fn is not None:
+            return fn
+        model, variables, bs = self.model, self.variables, int(batch_size)
+
+        def batch_out(values, xs, perm, step):
+            idx = jax.lax.dynamic_slice(perm, (step * bs,), (bs,))
+            flat = [jnp.take(a, idx, axis=0, mode="clip") for a in xs]
+            return _forward(model, variables, values, flat)
+
+        if not fused:
+            def one(values, xs, perm, ctl):
+                return batch_out(values, xs, perm, ctl[0])
+
+            fn = jax.jit(one, compiler_options=self.options)
+        else:
+            def block(values, xs, perm, ctl):
+                rows = perm.shape[0]
+                shapes = jax.eval_shape(lambda: batch_out(values, xs, perm, 0))
+                bufs = [jnp.zeros((rows, *s.shape[1:]), s.dtype) for s in shapes]
+
+                def body(i, bufs):
+                    step = ctl[0] + i
+                    outs = batch_out(values, xs, perm, step)
+                    return [jax.lax.dynamic_update_slice_in_dim(b, o, step * bs, axis=0)
+                            for b, o in zip(bufs, outs)]
+
+                return jax.lax.fori_loop(0, ctl[1], body, bufs)
+
+            fn = jax.jit(block, compiler_options=self.options)
+        self._fns[key] = fn
+        return fn
+
+
+def _functions(model) -> _PredictFunctions:
     cached = getattr(model, "_predict_cache", None)
-    if cached is not None and cached[0] == key:
-        return cached[1], variables
-
-    def forward(values, flat_inputs):
-        inputs = model.pack_inputs(flat_inputs) if hasattr(model, "pack_inputs") else (
-            flat_inputs[0] if len(flat_inputs) == 1 else list(flat_inputs)
-        )
-        outputs, _, _ = stateless_call(model, variables, values, inputs, training=False)
-        return jax.tree_util.tree_leaves(outputs)
-
-    fn = jax.jit(forward)
-    model._predict_cache = (key, fn)
-    return fn, variables
+    key = tuple(id(v) for v in model.weights)
+    if isinstance(cached, _PredictFunctions) and cached.key == key:
+        return cached
+    fns = _PredictFunctions(model)
+    model._predict_cache = fns
+    return fns
 
 
-def _to_arrays(model, x) -> list[np.ndarray]:
+def _to_arrays(model, x) -> list:
+    """The inputs as flat arrays, 64-bit types narrowed as JAX would."""
+    narrow = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32,
+              np.dtype(np.uint64): np.uint32}
     flat = model.flatten_inputs(x)
     out = []
     for a in flat:
-        if getattr(a, "_is_variable", False):
-            a = a.value
-        out.append(a if isinstance(a, jax.Array) else np.asarray(a))
+        a = da.to_host(a)
+        a = a if isinstance(a, jax.Array) else np.asarray(a)
+        target = narrow.get(np.dtype(a.dtype))
+        out.append(a.astype(target) if target is not None else a)
     return out
 
 
@@ -55,12 +128,13 @@ def _pack(model, flat):
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-    from jkeras.training import data_adapter as da
-
-    if da.is_dataset(x):  # a generator, PyDataset, DataLoader or tf.data source
+    """Outputs of `model` on `x` (numpy, shaped like the model's outputs). `x` may
+    also be a generator, PyDataset, DataLoader or tf.data source of batches."""
+    if da.is_dataset(x):
         from jkeras.training.trainer import predict_generator_model
 
         return predict_generator_model(model, x, steps=steps)
+    compilation_cache.enable()
     if not model.built:
         model(np.asarray(x)[:1] if not isinstance(x, (list, dict, tuple)) else x)
     batch_size = int(batch_size or 32)
@@ -68,46 +142,90 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     n = _num_samples(model, arrays)
     if n == 0:
         raise ValueError(f"Model '{model.name}'.predict got no samples (x has 0 rows).")
-    fn, variables = _forward_fn(model)
-    values = [v.value for v in variables]
     from jkeras.distribution import runtime
 
     dist = runtime.active()
-    if dist is not None:  # batch_size is global: each process predicts its share of rows
-        runtime.check_before_training(dist, variables, batch_size)
-        values = runtime.place_tree(values, runtime.variable_shardings(dist, variables))
-        batch_size = runtime.local_batch_size(batch_size)
-    chunks: list[list[np.ndarray]] = []
+    if dist is not None:
+        return _predict_distributed(model, dist, arrays, batch_size, steps)
     num_batches = -(-n // batch_size)
     if steps is not None:
         num_batches = min(num_batches, int(steps))
-    if dist is not None:
-        runtime.assert_same_across_processes(num_batches, "the batches of predict's x")
+    rows = min(n, num_batches * batch_size)
+    fns = _functions(model)
+    values = [v.value for v in fns.variables]
+    handler = da.ArrayHandler(arrays, [], [], batch_size, shuffle=False, steps=num_batches)
+    outs: list | None = None
+    pending: list = []  # (device outputs, first row, rows) not yet copied back
+
+    def collect(upto: int) -> None:
+        nonlocal outs
+        while len(pending) > upto:
+            dev, start, count = pending.pop(0)
+            host = [np.asarray(o) for o in dev]
+            if outs is None:
+                outs = [np.empty((rows, *h.shape[1:]), h.dtype) for h in host]
+            for buf, h in zip(outs, host):
+                buf[start:start + count] = h[:count]
+
+    done = 0
+    for item in handler.windows(0):
+        if fns.fused:
+            fn = fns.window(batch_size, True)
+            ctl = np.array([item.start, item.steps], dtype=np.int32)
+            res = fn(values, item.data[0], item.perm, ctl)
+            count = min(item.steps * batch_size, rows - done)
+            pending.append((res, done, count))
+            done += count
+        else:
+            fn = fns.window(batch_size, False)
+            for s in range(item.start, item.start + item.steps):
+                res = fn(values, item.data[0], item.perm, np.array([s, 1], dtype=np.int32))
+                count = min(batch_size, rows - done)
+                pending.append((res, done, count))
+                done += count
+        item.done.append(pending[-1][0])
+        collect(upto=32 if not fns.fused else 1)  # bound device memory held by outputs
+    collect(upto=0)
+    return _pack(model, outs)
+
+
+def _predict_distributed(model, dist, arrays, batch_size: int, steps):
+    """predict under a distribution: `batch_size` is global; each process runs its
+    share of the rows of every batch (this process's `x`), split over the mesh's
+    batch axis, with the variables laid out by `dist`, and gets its own rows back."""
+    from jkeras.distribution import runtime
+
+    fns = _functions(model)
+    variables = fns.variables
+    runtime.check_before_training(dist, variables, batch_size)
+    values = runtime.place_tree([v.value for v in variables],
+                                runtime.variable_shardings(dist, variables))
+    local = runtime.local_batch_size(batch_size)
+    n = int(arrays[0].shape[0])
+    num_batches = -(-n // local)
+    if steps is not None:
+        num_batches = min(num_batches, int(steps))
+    runtime.assert_same_across_processes(num_batches, "the batches of predict's x")
+    fn = fns.batch()
+    chunks = []
     for b in range(num_batches):
-        start = b * batch_size
-        batch = [a[start:start + batch_size] for a in arrays]
+        batch = [np.asarray(a[b * local:(b + 1) * local]) for a in arrays]
         real = batch[0].shape[0]
-        if real < batch_size and (num_batches > 1 or dist is not None):
-            batch = [_pad(a, batch_size) for a in batch]
+        if real < local:  # pad the short last batch (every batch has the same rows)
+            batch = [np.pad(a, [(0, local - real)] + [(0, 0)] * (a.ndim - 1)) for a in batch]
         outs = fn(values, runtime.place_batch(dist, batch))
         chunks.append([runtime.local_rows(o)[:real] for o in outs])
     flat = [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
     return _pack(model, flat)
 
 
-def _pad(a, size):
-    pad = size - a.shape[0]
-    widths = [(0, pad)] + [(0, 0)] * (a.ndim - 1)
-    if isinstance(a, jax.Array):
-        return jnp.pad(a, widths)
-    return np.pad(a, widths)
-
-
 def predict_on_batch(model, x):
+    """Outputs of `model` on one batch `x` (numpy)."""
+    compilation_cache.enable()
     if not model.built:
         model(x)
     arrays = _to_arrays(model, x)
     _num_samples(model, arrays)
-    fn, variables = _forward_fn(model)
-    outs = fn([v.value for v in variables], arrays)
+    fns = _functions(model)
+    outs = fns.batch()([v.value for v in fns.variables], arrays)
     return _pack(model, [np.asarray(o) for o in outs])

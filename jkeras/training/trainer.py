@@ -1,227 +1,51 @@
 """compile / fit / evaluate / train_on_batch / test_on_batch.
 
-The train step is one pure function of
-`state = {tv: trainable values, ntv: non-trainable values, opt: optimizer state,
-mv: metric variable values, rng}` and a batch `(x, y, sw, valid)`, built with
-`stateless_call` (here `_forward`, which also returns the random key and the
-output masks) and jit-compiled once per batch signature (the function object
-is cached on the trainer, so later epochs and later fit calls reuse it). The
-model's Variables are written only at sync points: before callbacks that look at
-the model (epoch ends, and batch hooks of user callbacks), and when fit/evaluate
-return (also on an exception). Batches are gathered on the device by index
-(see data_adapter); a smaller last batch is padded and masked with `valid`, so
-losses and metrics are exact and no retrace happens.
+The Trainer (one per compiled model) holds what compile() set up and runs the
+loops. The work is split by job:
+
+- `model_io`: the model's inputs/outputs as flat lists, its variables, the pure
+  forward function, what its layers allow (padding, fusing steps);
+- `targets`: user data checked and flattened (`Standardizer`);
+- `data_adapter`: arrays and datasets as device windows / batches;
+- `steps`: the pure train/eval steps and their compiled forms (`StepFunctions`);
+- `loops`: the epoch loops, steps per call (`steps_per_execution`), callbacks;
+- `placement`: where batches and state live (`place_batch`, `place_state`);
+- `loss_scale`: dynamic loss scaling for float16; `compilation_cache`: JAX's
+  persistent cache.
+
+The loop's state `{tv, ntv, opt, mv, rng}` lives on the device during fit; the
+model's Variables and the optimizer's `state` are written only at sync points:
+before callbacks that look at the model (epoch ends, and batch hooks of user
+callbacks), and when fit/evaluate return (also on an exception). Compiled
+functions are cached on the trainer, so later epochs and later fit calls reuse
+them; data of a similar size reuses them too (window sizes are bucketed), and a
+short last batch is padded and masked, so losses and metrics are exact and
+nothing recompiles per epoch.
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jkeras.backend.scope import StatelessScope
+from jkeras.distribution import runtime
+from jkeras.training import arguments as args
+from jkeras.training import compilation_cache, loops
 from jkeras.training import data_adapter as da
-from jkeras.training.compile_utils import CompileConfig, loss_kind, shape_tuple
+from jkeras.training import model_io as mio
+from jkeras.training.compile_utils import CompileConfig
+from jkeras.training.placement import place_batch, place_state
+from jkeras.training.steps import StepFunctions
+from jkeras.training.targets import Standardizer
 
-_STATS_LAYERS = ("BatchNormalization", "SyncBatchNormalization")
 _SPLIT = object()  # marks validation arrays cut from x by validation_split
 
-_STANDARD_LOSSES = {
-    "mean_squared_error", "mse", "mean_absolute_error", "mae",
-    "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle",
-    "hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "kld",
-    "kullback_leibler_divergence", "poisson", "cosine_similarity", "huber", "huber_loss",
-    "log_cosh", "logcosh", "binary_crossentropy", "binary_focal_crossentropy",
-}
-
-
-# ------------------------------------------------------------------------------------------
-# model structure
-# ------------------------------------------------------------------------------------------
-def _updatable_ids(model) -> set:
-    """Ids of non-trainable variables that training may change (BatchNorm
-    statistics): those of layers that are trainable, as are all their parents."""
-    ids, seen, stack = set(), set(), [model]
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen or not layer.trainable:
-            continue
-        seen.add(id(layer))
-        ids.update(id(v) for v in layer._own_variables)
-        stack.extend(getattr(layer, "_sublayers", []))
-    return ids
-
-
-def _forward(model, variables, values, inputs, training, rng, with_masks=False):
-    """`engine.stateless.stateless_call` that also returns the random key left
-    in the scope after the call (keys are split only as often as layers draw
-    them, so a model without randomness compiles no key arithmetic, and the
-    next step continues the key sequence) and, with `with_masks`, the
-    outputs' Keras masks. Returns (outputs, masks, new_values, losses, rng)."""
-    mapping = {id(v): val for v, val in zip(variables, values)}
-    masks = None
-    with StatelessScope(mapping, rng=rng) as scope:
-        if with_masks:
-            outputs, masks = model.call_with_masks(inputs, training)
-        else:
-            outputs = model(inputs, training=training)
-        losses = list(scope.losses)
-        for v in variables:
-            if v.regularizer is not None:
-                losses.append(v.regularizer(v.value))
-    new_values = [scope.updates.get(id(v), val) for v, val in zip(variables, values)]
-    return outputs, masks, new_values, losses, scope.rng
-
-
-def _rows(x, n: int):
-    return da.map_structure(lambda a: a[:n], x)
-
-
-class ModelIO:
-    """How user data maps onto the model's inputs and outputs."""
-
-    def __init__(self, model):
-        from jkeras.engine.functional import Functional
-
-        self.model = model
-        self.functional = isinstance(model, Functional)
-        self.output_names: list[str] | None = None
-        self.output_shapes: list[tuple] | None = None
-        self._out_kind = "single"
-        self._x_treedef = None
-        self.input_dtypes: list | None = None
-        self.masked_outputs = False
-        if self.functional and model.built:
-            self._from_graph()
-
-    @property
-    def ready(self) -> bool:
-        return self.output_names is not None
-
-    def _from_graph(self) -> None:
-        m = self.model
-        self.input_names = m.input_names
-        self.input_dtypes = [t.dtype for t in m.inputs]
-        self.output_names = list(m.output_names)
-        self.output_shapes = [shape_tuple(t.shape) for t in m.outputs]
-        s = m._outputs_struct
-        self._out_kind = "dict" if isinstance(s, dict) else "list" if isinstance(
-            s, (list, tuple)) else "single"
-        self.masked_outputs = any(t._keras_mask is not None for t in m.outputs)
-
-    def ensure_built(self, x) -> None:
-        """Builds an unbuilt model (Sequential without input shape, subclassed) by
-        calling it on the first rows of `x`."""
-        if self.ready:
-            return
-        m = self.model
-        sample = _rows(x, 2)
-        if self.functional:
-            m(sample)
-            self._from_graph()
-            return
-        leaves, treedef = jax.tree_util.tree_flatten(sample)
-        self._x_treedef = treedef
-        self.input_dtypes = [None] * len(leaves)
-        outs = m(sample)
-        if isinstance(outs, dict):
-            self._out_kind = "dict"
-            self.output_names = list(outs)
-            flat = [outs[k] for k in self.output_names]
-        elif isinstance(outs, (list, tuple)):
-            self._out_kind = "list"
-            flat = list(outs)
-            self.output_names = [f"output_{i + 1}" for i in range(len(flat))]
-        else:
-            flat = [outs]
-            self.output_names = ["output_1"]
-        self.output_shapes = [(None, *tuple(o.shape)[1:]) for o in flat]
-
-    def flatten_x(self, x) -> list:
-        if self.functional:
-            return list(self.model.flatten_inputs(x))
-        leaves, treedef = jax.tree_util.tree_flatten(x)
-        if self._x_treedef is not None and treedef != self._x_treedef:
-            raise ValueError(
-                f"Model '{self.model.name}' was first called on inputs structured as "
-                f"{self._x_treedef}, but got {treedef}. Pass inputs with the same structure."
-            )
-        return leaves
-
-    def pack_x(self, flat: list):
-        if self.functional:
-            return flat[0] if len(flat) == 1 else list(flat)
-        return jax.tree_util.tree_unflatten(self._x_treedef, list(flat))
-
-    def flatten_masks(self, masks) -> list:
-        if masks is None:
-            return [None] * len(self.output_names)
-        if self._out_kind == "single" or not isinstance(masks, (list, tuple, dict)):
-            return [masks]
-        return self.flatten_out(masks)
-
-    def flatten_out(self, outs) -> list:
-        if self._out_kind == "dict":
-            return [outs[k] for k in self.output_names]
-        if self._out_kind == "list":
-            return list(outs)
-        return [outs]
-
-
-# ------------------------------------------------------------------------------------------
-# helpers
-# ------------------------------------------------------------------------------------------
-def _as_array(a, what: str):
-    a = da.to_host(a)
-    if not isinstance(a, (np.ndarray, jax.Array)):
-        raise TypeError(f"`{what}` must be an array, got {type(a).__name__}.")
-    return a
-
-
-def _cast_default(a, dtype=None):
-    """float64 -> float32 and int64 -> int32 (JAX's defaults), or to `dtype`."""
-    dt = np.dtype(a.dtype)
-    if dtype is not None:
-        target = np.dtype(dtype)
-        if dt != target and not (np.issubdtype(target, np.integer)
-                                 and np.issubdtype(dt, np.floating)):
-            return a.astype(target)
-        return a
-    if dt == np.float64:
-        return a.astype(np.float32)
-    if dt == np.int64:
-        return a.astype(np.int32)
-    if dt == np.uint64:
-        return a.astype(np.uint32)
-    if dt == np.bool_:
-        return a.astype(np.float32)
-    return a
-
-
-def _all_finite(a) -> bool:
-    if not np.issubdtype(np.dtype(a.dtype), np.floating):
-        return True
-    if isinstance(a, jax.Array):
-        return bool(jnp.isfinite(a).all())
-    return bool(np.isfinite(a).all())
-
-
-def _first_bad(a) -> int:
-    bad = ~np.isfinite(np.asarray(a).reshape(len(a), -1)).all(axis=1)
-    return int(np.argmax(bad))
-
-
-def _nrows(a) -> int | None:
-    return int(a.shape[0]) if getattr(a, "ndim", 0) > 0 else None
-
-
-def _bcast_to(w, shape):
-    while w.ndim < len(shape):
-        w = w[..., None]
-    return jnp.broadcast_to(w, shape)
+# Re-exported for code that imported them from here.
+ModelIO = mio.ModelIO
+_forward = mio.forward
+_updatable_ids = mio.updatable_ids
 
 
 def _scalar(v):
@@ -229,15 +53,36 @@ def _scalar(v):
     return float(a) if a.ndim == 0 else a
 
 
-# ------------------------------------------------------------------------------------------
-# Trainer
-# ------------------------------------------------------------------------------------------
+_KEY_SHAPE: list = []
+
+
+def _key_data_shape() -> tuple:
+    """Shape of the default PRNG implementation's raw key data (uint32)."""
+    if not _KEY_SHAPE:
+        spec = jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0)))
+        _KEY_SHAPE.append(tuple(spec.shape))
+    return _KEY_SHAPE[0]
+
+
+def _fit_key() -> np.ndarray:
+    """Raw key data for a fit's random stream: the next position of the global
+    stream (`set_random_seed` makes it repeatable), mixed on the host, so no
+    program is compiled for it."""
+    from jkeras.backend.random import reserve_host_seed
+
+    seed, counter = reserve_host_seed()
+    shape = _key_data_shape()
+    words = int(np.prod(shape, dtype=np.int64))
+    data = np.random.SeedSequence([seed % (1 << 63), counter]).generate_state(words, np.uint32)
+    return data.reshape(shape)
+
+
 class Trainer:
     """Holds what compile() set up and runs fit/evaluate for one model."""
 
     def __init__(self, model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                  weighted_metrics=None, sample_weight_mode=None, run_eagerly=False,
-                 steps_per_execution=1, jit_compile="auto"):
+                 steps_per_execution="auto", jit_compile="auto"):
         from jkeras import optimizers
 
         self.model = model
@@ -246,14 +91,18 @@ class Trainer:
                                     sample_weight_mode)
         # jit_compile=False (as in Keras on JAX) runs the steps without jax.jit
         self.run_eagerly = bool(run_eagerly) or jit_compile is False
-        self.steps_per_execution = int(steps_per_execution or 1)
+        self.steps_per_execution = args.check_steps_per_execution(steps_per_execution)
         self.jit_compile = jit_compile
-        self.io = ModelIO(model)
+        self.io = mio.ModelIO(model)
+        self.data = Standardizer(self)
         self.trace_counts = {"train": 0, "eval": 0}
         self._fns: dict = {}
-        self._opt_key = None
+        self._auto: dict = {}
         self._metric_vars: list | None = None
+        self._mv_init: list | None = None
         self._last_mv = None
+        self._fuse_ok: bool | None = None
+        self.data_resident: bool | None = None
         if self.io.ready:
             self.config.resolve(self.io.output_names, model.name)
 
@@ -271,40 +120,34 @@ class Trainer:
         return [i for i, o in enumerate(self.outputs) if o.has_target]
 
     def _variables(self):
-        model = self.model
-        tvars = list(model.trainable_weights)
-        tids = {id(v) for v in tvars}
-        ntvars = [v for v in model.weights if id(v) not in tids]
-        upd = _updatable_ids(model)
-        updatable = tuple(id(v) in upd for v in ntvars)
-        return tvars, ntvars, updatable
+        return mio.split_variables(self.model)
 
     def _pad_ok(self, training: bool) -> bool:
-        """Whether padding a short batch (masked rows) is exact: every layer must
-        compute each sample independently of the others (`_batch_independent`,
-        or BatchNormalization outside training) and add no activity loss.
-        Otherwise short batches run at their size (one more trace)."""
-        from jkeras.engine.functional import Functional
+        return mio.pad_ok(self.model, training)
 
-        seen, stack = set(), [self.model]
-        while stack:
-            layer = stack.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            if getattr(layer, "activity_regularizer", None) is not None:
-                return False
-            if getattr(layer, "_batch_dependent", False):
-                return False
-            if isinstance(layer, Functional):
-                stack.extend(layer._sublayers)  # a graph: as independent as its layers
-                continue
-            if getattr(layer, "_batch_independent", False):
-                continue  # the whole layer, sublayers (an RNN's cell) included
-            if not training and type(layer).__name__ in _STATS_LAYERS:
-                continue
-            return False
-        return True
+    @property
+    def fuse_ok(self) -> bool:
+        """Whether 'auto' may fuse several steps per call (no convolutions, jit on)."""
+        if self._fuse_ok is None:
+            self._fuse_ok = not mio.has_convolutions(self.model)
+        return self._fuse_ok and not self.run_eagerly
+
+    def compiler_options(self) -> dict:
+        """Per-compile XLA options for the step functions (`model_io.step_compiler_options`)."""
+        return mio.step_compiler_options(self.fuse_ok)
+
+    def _plan(self, kind: str, batch_size: int, per_batch: bool = False) -> loops.BlockPlan:
+        setting = 1 if self.run_eagerly else self.steps_per_execution
+        auto = self._auto.setdefault((kind, batch_size), loops.AutoSize())
+        return loops.BlockPlan(setting, self.fuse_ok, auto, per_batch=per_batch)
+
+    def step_functions(self, tvars, ntvars, updatable) -> StepFunctions:
+        """The (cached) compiled step functions for this set of variables."""
+        key = (tuple(map(id, tvars)), tuple(map(id, ntvars)), tuple(updatable))
+        fns = self._fns.get(key)
+        if fns is None:
+            fns = self._fns[key] = StepFunctions(self, tvars, ntvars, updatable)
+        return fns
 
     # ------------------------------------------------------------------ metrics state
     def _build_metrics(self, y_shapes: list) -> None:
@@ -322,491 +165,92 @@ class Trainer:
                         seen.add(id(v))
                         mvars.append(v)
             self._metric_vars = mvars
+            self._mv_init = None
             self._fns = {}  # the compiled steps update these metrics
             self._last_mv = None
 
     def _initial_mv(self) -> list:
-        for _, m in self.config.all_metrics():
-            m.reset_state()
-        return [v.value for v in self._metric_vars]
+        """Fresh metric values (reset state), as new device buffers."""
+        if self._mv_init is None:
+            for _, m in self.config.all_metrics():
+                m.reset_state()
+            self._mv_init = [np.asarray(v.value) for v in self._metric_vars]
+        return list(jax.device_put(self._mv_init))
 
-    def _results_fn(self):
-        fn = self._fns.get(("results",))
-        if fn is None:
-            metrics = [m for _, m in self.config.all_metrics()]
-            mvars = self._metric_vars
-
-            def results(mv):
-                with StatelessScope(dict(zip((id(v) for v in mvars), mv))):
-                    return [m.result() for m in metrics]
-
-            fn = results if self.run_eagerly else jax.jit(results)
-            self._fns[("results",)] = fn
-        return fn
+    def logs_from_results(self, results) -> dict:
+        """Logs {name: value} from the metric results a compiled step returned."""
+        names = [n for n, _ in self.config.all_metrics()]
+        vals = jax.device_get(results)
+        return {n: _scalar(v) for n, v in zip(names, vals)}
 
     def logs_from(self, mv) -> dict:
-        names = [n for n, _ in self.config.all_metrics()]
-        vals = jax.device_get(self._results_fn()(mv))
-        return {n: _scalar(v) for n, v in zip(names, vals)}
+        tvars, ntvars, upd = self._variables()
+        return self.logs_from_results(self.step_functions(tvars, ntvars, upd).results_fn()(mv))
 
     def _push_metrics(self, mv) -> None:
         for v, a in zip(self._metric_vars, mv):
             v.assign(a)
         self._last_mv = mv
 
-    # ------------------------------------------------------------------ losses & metrics
-    def _losses(self, y, preds, sw, valid, extra, masks=None):
-        """Total loss (weighted sum of output losses + extra terms) and the
-        per-output losses. Each output loss is the loss's own reduction of the
-        per-sample losses weighted by the sample weights, with padded rows
-        masked out (so 'sum_over_batch_size' divides by the real row count)."""
-        total = None
-        per_out = {}
-        for k, i in enumerate(self._targets):
-            spec = self.outputs[i]
-            if spec.loss is None:
-                continue
-            loss = spec.loss
-            yt, yp = y[k], preds[i]
-            dtype = getattr(loss, "dtype", "float32")
-            shape = jax.eval_shape(
-                loss.call, jax.ShapeDtypeStruct(yt.shape, dtype),
-                jax.ShapeDtypeStruct(yp.shape, dtype)).shape
-            if len(shape) == 0:
-                shape = valid.shape
-            w = _bcast_to(sw[k], shape)
-            mask = _bcast_to(valid, shape) > 0
-            om = masks[i] if masks is not None else None
-            if om is not None and len(om.shape) <= len(shape):
-                mask = jnp.logical_and(mask, _bcast_to(om, shape).astype(bool))
-            li = loss(yt, yp, sample_weight=w, mask=mask)
-            per_out[i] = li
-            term = li * spec.loss_weight
-            total = term if total is None else total + term
-        for e in extra:
-            e = jnp.sum(jnp.asarray(e, dtype="float32"))
-            total = e if total is None else total + e
-        if total is None:
-            raise ValueError(
-                f"Model '{self.model.name}' has nothing to minimize: compile() was given no "
-                f"loss and the model adds no loss (add_loss / regularizers). Pass "
-                f"loss=... to compile()."
-            )
-        return total, per_out
-
-    def _update_metrics(self, mv, y, preds, sw, valid, loss, per_out, masks=None):
-        mvars = self._metric_vars
-        n_real = jnp.sum(valid)
-        with StatelessScope(dict(zip((id(v) for v in mvars), mv))) as scope:
-            for _, tracker, out in self.config.loss_trackers:
-                value = loss if out is None else per_out[out]
-                tracker.update_state(value, sample_weight=n_real)
-            for k, i in enumerate(self._targets):
-                yp = preds[i]
-                per_shape = yp.shape[:-1] if yp.ndim >= 2 else yp.shape
-                om = masks[i] if masks is not None else None
-                for _, metric, weighted in self.outputs[i].metrics:
-                    w = _bcast_to(valid, per_shape)
-                    if om is not None and len(om.shape) <= len(per_shape):
-                        w = w * _bcast_to(om, per_shape).astype(w.dtype)
-                    if weighted:
-                        w = w * _bcast_to(sw[k], per_shape)
-                    metric.update_state(y[k], yp, sample_weight=w)
-        return [scope.updates.get(id(v), a) for v, a in zip(mvars, mv)]
-
-    # ------------------------------------------------------------------ step functions
-    def _train_fn(self, tvars, ntvars, updatable):
-        key = ("train", tuple(map(id, tvars)), tuple(map(id, ntvars)), updatable)
-        fn = self._fns.get(key)
-        if fn is not None:
-            return fn
-        model, io, opt = self.model, self.io, self.optimizer
-        variables = list(tvars) + list(ntvars)
-        nt = len(tvars)
-        constraints = [v.constraint for v in tvars]
-        scale = getattr(opt, "scale_loss", None) or (lambda loss: loss)
-
-        def step(state, batch):
-            self.trace_counts["train"] += 1
-            x, y, sw, valid = batch
-
-            def loss_fn(tv):
-                outs, masks, new_values, extra, rng = _forward(
-                    model, variables, list(tv) + list(state["ntv"]), io.pack_x(x),
-                    training=True, rng=state["rng"], with_masks=io.masked_outputs,
-                )
-                preds = io.flatten_out(outs)
-                masks = io.flatten_masks(masks)
-                total, per_out = self._losses(y, preds, sw, valid, extra, masks)
-                return scale(total), (total, preds, new_values[nt:], per_out, rng, masks)
-
-            if nt:
-                (_, (loss, preds, new_ntv, per_out, rng, masks)), grads = jax.value_and_grad(
-                    loss_fn, has_aux=True)(state["tv"])
-                new_tv, new_opt = opt.update(list(grads), state["opt"], list(state["tv"]))
-                new_tv = [c(v) if c is not None else v for c, v in zip(constraints, new_tv)]
-            else:
-                _, (loss, preds, new_ntv, per_out, rng, masks) = loss_fn(state["tv"])
-                new_tv, new_opt = state["tv"], state["opt"]
-            new_ntv = [n if u else o for n, o, u in zip(new_ntv, state["ntv"], updatable)]
-            mv = self._update_metrics(state["mv"], y, preds, sw, valid, loss, per_out, masks)
-            return {"tv": list(new_tv), "ntv": list(new_ntv), "opt": new_opt, "mv": mv,
-                    "rng": rng}
-
-        fn = step if self.run_eagerly else jax.jit(step)
-        self._fns[key] = fn
-        return fn
-
-    def _eval_fn(self, tvars, ntvars):
-        key = ("eval", tuple(map(id, tvars)), tuple(map(id, ntvars)))
-        fn = self._fns.get(key)
-        if fn is not None:
-            return fn
-        model, io = self.model, self.io
-        variables = list(tvars) + list(ntvars)
-
-        def step(tv, ntv, mv, batch):
-            self.trace_counts["eval"] += 1
-            x, y, sw, valid = batch
-            outs, masks, _, extra, _ = _forward(model, variables, list(tv) + list(ntv),
-                                                io.pack_x(x), training=False, rng=None,
-                                                with_masks=io.masked_outputs)
-            preds = io.flatten_out(outs)
-            masks = io.flatten_masks(masks)
-            loss, per_out = self._losses(y, preds, sw, valid, extra, masks)
-            return self._update_metrics(mv, y, preds, sw, valid, loss, per_out, masks)
-
-        fn = step if self.run_eagerly else jax.jit(step)
-        self._fns[key] = fn
-        return fn
-
     # ------------------------------------------------------------------ optimizer
     def _ensure_optimizer(self, tvars) -> None:
         """Builds the optimizer state for the trainable variables of this fit
-        (kept when they are the same; fresh when layers were frozen/unfrozen)."""
+        (kept when they are the same; fresh when layers were frozen/unfrozen).
+        A first build evaluates the optimizer's init on the host when it can
+        (see `host_eval`), else in one compiled call."""
+        from jkeras.training.host_eval import evaluate_on_host
+
         opt = self.optimizer
-        if hasattr(opt, "build"):
-            opt.build(tvars)
+        if getattr(opt, "state", None) is None and tvars and hasattr(opt, "init"):
+            avals = [jax.ShapeDtypeStruct(tuple(v.shape), v.dtype) for v in tvars]
+            state = evaluate_on_host(opt.init, avals)
+            opt.state = jax.device_put(state) if state is not None else \
+                jax.jit(opt.init)([v.value for v in tvars])
+        opt.build(tvars)
+
+    def _opt_state_avals(self, tvars):
+        """Types of the optimizer state `_ensure_optimizer` will give (no work)."""
+        opt = self.optimizer
+        st = getattr(opt, "state", None)
+        known = getattr(opt, "_trainable_variables", None)
+        if st is None or known is None or [id(v) for v in known] != [id(v) for v in tvars]:
+            avals = [jax.ShapeDtypeStruct(tuple(v.shape), v.dtype) for v in tvars]
+            return jax.eval_shape(opt.init, avals)
+        return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), st)
+
+    def _precompile_train(self, fns, plan, handler, tvars, ntvars) -> None:
+        """Traces the fit's train function now and compiles it in the background
+        while variables, optimizer state and the first data window are made."""
+        from jkeras.distribution import runtime
+
+        if self.run_eagerly or not isinstance(handler, da.ArrayHandler) or \
+                runtime.active() is not None:
             return
-        key = tuple(map(id, tvars))
-        if self._opt_key != key or getattr(opt, "state", None) is None:
-            opt.state = opt.init([v.value for v in tvars])
-            self._opt_key = key
+
+        def sds(shape, dtype):
+            return jax.ShapeDtypeStruct(tuple(shape), np.dtype(dtype))
+
+        try:
+            mv = self._initial_mv()
+            state = {"tv": [sds(v.shape, v.dtype) for v in tvars],
+                     "ntv": [sds(v.shape, v.dtype) for v in ntvars],
+                     "opt": self._opt_state_avals(tvars),
+                     "mv": [sds(a.shape, a.dtype) for a in mv],
+                     "rng": sds(_key_data_shape(), np.uint32)}
+            window, perm = handler.window_avals()
+        except Exception:  # noqa: BLE001 - the first call compiles as usual
+            return
+        fns.precompile(plan.kind, handler.batch_size, (state, window, perm, sds((2,), np.int32)))
 
     # ------------------------------------------------------------------ data
-    def _flatten_targets(self, y, what: str) -> list:
-        names = self.io.output_names
-        n = len(names)
-        if y is None:
-            return [None] * n
-        if isinstance(y, dict):
-            unknown = [k for k in y if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"`{what}` has key(s) {unknown} that name no output of model "
-                    f"'{self.model.name}'. Valid output names: {names}."
-                )
-            return [y.get(k) for k in names]
-        if isinstance(y, (list, tuple)) and not da.is_array_like(y):
-            if n == 1 and (len(y) != 1 or not da.is_array_like(y[0])):
-                return [np.asarray(y)]
-            if len(y) != n:
-                raise ValueError(
-                    f"`{what}` is a list of {len(y)} arrays, but model '{self.model.name}' has "
-                    f"{n} output(s) {names}. Pass one array per output, in that order, or a "
-                    f"dict keyed by output name."
-                )
-            return list(y)
-        if n > 1:
-            raise ValueError(
-                f"`{what}` is a single array, but model '{self.model.name}' has {n} outputs "
-                f"{names}. Pass a list of {n} arrays (one per output, in that order) or a dict "
-                f"keyed by output name."
-            )
-        return [y]
-
-    def _check_target(self, i: int, y, what: str):
-        spec = self.outputs[i]
-        name = spec.name
-        pred = self.io.output_shapes[i]
-        kind = loss_kind(spec.loss) if spec.loss is not None else ""
-        units = pred[-1] if pred else None
-        ys = tuple(y.shape)
-        if kind == "categorical":
-            if len(ys) == len(pred) - 1 or (len(ys) == len(pred) and ys[-1] == 1
-                                            and units not in (None, 1)):
-                raise ValueError(
-                    f"Output '{name}' is trained with categorical_crossentropy, which expects "
-                    f"one-hot targets of shape {pred}, but `{what}` has shape {ys} (class ids). "
-                    f"Use loss='sparse_categorical_crossentropy' for integer class ids, or "
-                    f"one-hot encode them with jkeras.utils.to_categorical(y, num_classes="
-                    f"{units})."
-                )
-        if kind == "sparse":
-            if len(ys) == len(pred) and ys[-1] == units and units not in (None, 1):
-                raise ValueError(
-                    f"Output '{name}' is trained with sparse_categorical_crossentropy, which "
-                    f"expects integer class ids of shape {pred[:-1]}, but `{what}` has shape "
-                    f"{ys} (one-hot). Use loss='categorical_crossentropy' for one-hot targets, "
-                    f"or pass the class ids (y.argmax(axis=-1))."
-                )
-            ok_rank = len(ys) == len(pred) - 1 or (len(ys) == len(pred) and ys[-1] == 1)
-            if not ok_rank:
-                raise ValueError(
-                    f"Output '{name}' has shape {pred}; sparse_categorical_crossentropy needs "
-                    f"class ids of shape {pred[:-1]}, but `{what}` has shape {ys}."
-                )
-            if y.size and units is not None:
-                arr = np.asarray(y)
-                if np.issubdtype(arr.dtype, np.floating) and not np.all(np.mod(arr, 1) == 0):
-                    raise ValueError(
-                        f"Output '{name}' is trained with sparse_categorical_crossentropy, "
-                        f"which expects integer class ids, but `{what}` holds non-integer "
-                        f"values. Pass class ids 0..{units - 1}."
-                    )
-                lo, hi = int(arr.min()), int(arr.max())
-                if lo < 0 or hi >= units:
-                    raise ValueError(
-                        f"`{what}` for output '{name}' holds class id(s) in [{lo}, {hi}], but the "
-                        f"output has {units} units, so ids must be in [0, {units - 1}]. Give the "
-                        f"last layer as many units as there are classes (Dense({hi + 1})) or "
-                        f"fix the labels."
-                    )
-            return y
-        if len(ys) == len(pred) - 1 and units == 1:
-            y = y.reshape(*ys, 1)
-            ys = tuple(y.shape)
-        if kind == "binary" and y.size:
-            arr = np.asarray(y)
-            lo, hi = float(arr.min()), float(arr.max())
-            if lo < 0 or hi > 1:
-                raise ValueError(
-                    f"Output '{name}' is trained with binary_crossentropy, which expects targets "
-                    f"in [0, 1], but `{what}` holds values in [{lo:g}, {hi:g}]. For several "
-                    f"classes use a softmax output with sparse_categorical_crossentropy."
-                )
-        standard = kind in ("categorical", "binary") or _loss_name(spec.loss) in _STANDARD_LOSSES
-        if standard and (len(ys) != len(pred) or any(
-                p is not None and p != d for p, d in zip(pred[1:], ys[1:]))):
-            raise ValueError(
-                f"Output '{name}' has shape {pred}, but its target `{what}` has shape {ys}. "
-                f"Targets must have the output's shape (batch first)."
-            )
-        return y
-
-    def _standardize(self, x, y, sw, *, what_x="x", what_y="y", what_sw="sample_weight",
-                     check_finite=True, checks=True):
-        """Flat, checked numpy/jax arrays: (x list, y list, sw list) over the
-        model inputs and the outputs that have a loss or metrics."""
-        io = self.io
-        x = da.map_structure(da.to_host, x)
-        try:
-            flat_x = io.flatten_x(x)
-        except ValueError as e:
-            raise ValueError(f"`{what_x}`: {e}") from None
-        xs = []
-        for j, a in enumerate(flat_x):
-            a = _as_array(a, what_x)
-            dt = io.input_dtypes[j] if io.input_dtypes else None
-            xs.append(_cast_default(a, dt))
-        targets = self._targets
-        flat_y = self._flatten_targets(y, what_y)
-        names = io.output_names
-        ys = []
-        missing = [names[i] for i in targets if flat_y[i] is None]
-        if missing:
-            if y is None:
-                raise ValueError(
-                    f"Model '{self.model.name}' has a loss (or metrics) for output(s) {missing}, "
-                    f"so it needs targets: pass `{what_y}` (one array per output, or a dict "
-                    f"keyed by output name)."
-                )
-            raise ValueError(
-                f"No targets given for output(s) {missing} of model '{self.model.name}', which "
-                f"have a loss or metrics. Pass them in `{what_y}`, or set their loss to None."
-            )
-        for i in targets:
-            a = _cast_default(_as_array(flat_y[i], what_y))
-            lbl = what_y if len(names) == 1 else f"{what_y}['{names[i]}']"
-            ys.append(self._check_target(i, a, lbl) if checks else a)
-        counts = {}
-        for j, a in enumerate(xs):
-            counts[f"{what_x}[{j}]" if len(xs) > 1 else what_x] = _nrows(a)
-        for k, i in enumerate(targets):
-            counts[f"{what_y}['{names[i]}']" if len(names) > 1 else what_y] = _nrows(ys[k])
-        sizes = {v for v in counts.values() if v is not None}
-        if len(sizes) > 1:
-            detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
-            raise ValueError(
-                f"Data cardinality is ambiguous: the arrays have different numbers of samples "
-                f"({detail}). Make sure `{what_x}` and `{what_y}` hold the same number of "
-                f"samples (rows)."
-            )
-        n = sizes.pop() if sizes else 0
-        sws = self._standardize_weights(sw, n, ys, what_sw)
-        if check_finite:
-            for j, a in enumerate(xs):
-                if not _all_finite(a):
-                    nm = io.input_names[j] if io.functional else str(j)
-                    raise ValueError(
-                        f"`{what_x}` (input '{nm}') contains NaN or infinite values (first at "
-                        f"sample {_first_bad(a)}). Clean or impute the data before training, "
-                        f"or pass check_finite=False to skip this check."
-                    )
-            for k, a in enumerate(ys):
-                if not _all_finite(a):
-                    raise ValueError(
-                        f"`{what_y}` (output '{names[targets[k]]}') contains NaN or infinite "
-                        f"values (first at sample {_first_bad(a)}). Clean the targets, or pass "
-                        f"check_finite=False to skip this check."
-                    )
-        return xs, ys, sws
-
-    def _standardize_weights(self, sw, n: int, ys: list, what: str) -> list:
-        targets = self._targets
-        names = self.io.output_names
-        if sw is None:
-            per = [None] * len(names)
-        elif isinstance(sw, dict):
-            unknown = [k for k in sw if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"`{what}` has key(s) {unknown} that name no output of model "
-                    f"'{self.model.name}'. Valid output names: {names}."
-                )
-            per = [sw.get(k) for k in names]
-        elif isinstance(sw, (list, tuple)) and not da.is_array_like(sw) and (
-                len(names) > 1 or (len(sw) == 1 and da.is_array_like(sw[0]))):
-            if len(sw) != len(names):
-                raise ValueError(
-                    f"`{what}` is a list of {len(sw)} arrays, but model '{self.model.name}' has "
-                    f"{len(names)} outputs {names}. Pass one per output or a dict by name."
-                )
-            per = list(sw)
-        else:
-            per = [sw] * len(names)
-        out = []
-        for i in targets:
-            w = per[i]
-            if w is None:
-                out.append(np.ones((n,), dtype="float32"))
-                continue
-            w = np.asarray(da.to_host(w), dtype="float32")
-            pred = self.io.output_shapes[i]
-            per_rank = max(len(pred) - 1, 1)
-            lbl = what if len(names) == 1 else f"{what}['{names[i]}']"
-            if w.ndim == 2 and w.shape[1] == 1 and per_rank == 1:
-                w = w[:, 0]
-            if w.ndim == 0 or w.shape[0] != n:
-                raise ValueError(
-                    f"`{lbl}` has shape {w.shape}, but there are {n} samples: give one weight "
-                    f"per sample, shape ({n},)."
-                )
-            if w.ndim > 1:
-                time_ok = (w.ndim <= per_rank and all(
-                    p is None or p == d for p, d in zip(pred[1:w.ndim], w.shape[1:])))
-                if not time_ok:
-                    raise ValueError(
-                        f"`{lbl}` has shape {w.shape}; expected ({n},) (one weight per sample)"
-                        f"{' or (' + str(n) + ', timesteps) per timestep' if per_rank > 1 else ''}"
-                        f". Output '{names[i]}' has shape {pred}. For per-timestep weights "
-                        f"use compile(sample_weight_mode='temporal') with a sequence output."
-                    )
-            if not np.isfinite(w).all():
-                raise ValueError(f"`{lbl}` contains NaN or infinite weights.")
-            out.append(w)
-        return out
+    def _standardize(self, x, y, sw, **kw):
+        return self.data.standardize(x, y, sw, **kw)
 
     def _class_weight_tables(self, class_weight) -> list:
-        """Per target output: a dict {class id: weight} or None."""
-        targets = self._targets
-        names = self.io.output_names
-        if class_weight is None:
-            return [None] * len(targets)
-        if not isinstance(class_weight, (dict, list, tuple)):
-            raise TypeError(
-                f"class_weight must be a dict {{class id: weight}} (or a dict of such dicts "
-                f"keyed by output name), got {type(class_weight).__name__}."
-            )
-        if isinstance(class_weight, (list, tuple)):
-            if len(class_weight) != len(names):
-                raise ValueError(
-                    f"class_weight is a list of {len(class_weight)} dicts, but the model has "
-                    f"{len(names)} outputs {names}."
-                )
-            per = list(class_weight)
-        elif class_weight and all(isinstance(k, str) for k in class_weight):
-            unknown = [k for k in class_weight if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"class_weight has key(s) {unknown} that name no output of model "
-                    f"'{self.model.name}'. Valid output names: {names}. (For a single output, "
-                    f"use a dict of class ids: {{0: 1.0, 1: 5.0}}.)"
-                )
-            per = [class_weight.get(k) for k in names]
-        else:
-            if len(names) > 1:
-                raise ValueError(
-                    f"class_weight for model '{self.model.name}' with several outputs {names} "
-                    f"must be a dict keyed by output name, each value a dict {{class id: "
-                    f"weight}}."
-                )
-            per = [class_weight]
-        out = []
-        for i in targets:
-            cw = per[i]
-            if cw is None:
-                out.append(None)
-                continue
-            if not isinstance(cw, dict):
-                raise TypeError(
-                    f"class_weight for output '{names[i]}' must be a dict {{class id: weight}}, "
-                    f"got {type(cw).__name__}."
-                )
-            table = {}
-            for k, v in cw.items():
-                if not isinstance(k, (numbers.Integral, np.integer)) or k < 0:
-                    raise ValueError(
-                        f"class_weight keys must be non-negative integer class ids; got {k!r} "
-                        f"for output '{names[i]}'."
-                    )
-                table[int(k)] = float(v)
-            out.append(table)
-        return out
+        return self.data.class_weight_tables(class_weight)
 
     def _apply_class_weights(self, tables, ys, sws, what="class_weight") -> list:
-        out = []
-        for k, i in enumerate(self._targets):
-            table = tables[k] if k < len(tables) else None
-            if table is None:
-                out.append(sws[k])
-                continue
-            y = np.asarray(ys[k])
-            pred = self.io.output_shapes[i]
-            kind = loss_kind(self.outputs[i].loss)
-            if kind == "sparse" or y.ndim == len(pred) - 1 or y.shape[-1] == 1:
-                ids = np.rint(y).astype("int64")
-                if y.ndim == len(pred) and y.shape[-1] == 1:
-                    ids = ids[..., 0]
-            else:
-                ids = np.argmax(y, axis=-1)
-            present = np.unique(ids)
-            missing = [int(c) for c in present if int(c) not in table]
-            if missing:
-                raise ValueError(
-                    f"`{what}` for output '{self.outputs[i].name}' has no weight for class(es) "
-                    f"{missing}, which occur in the targets. Give every class a weight "
-                    f"(classes present: {[int(c) for c in present]})."
-                )
-            lut = np.ones(int(max(max(table), present.max(initial=0))) + 1, dtype="float32")
-            for c, v in table.items():
-                lut[c] = v
-            cw = lut[ids]
-            w = sws[k]
-            if w.ndim < cw.ndim:
-                w = w.reshape(w.shape + (1,) * (cw.ndim - w.ndim))
-            out.append((w * cw).astype("float32"))
-        return out
+        return self.data.apply_class_weights(tables, ys, sws, what)
 
     def _make_handler(self, x, y, sw, *, batch_size, shuffle, steps, class_weight,
                       check_finite, training, what_x="x", what_y="y", workers=None,
@@ -863,13 +307,32 @@ class Trainer:
         self._build_metrics([tuple(a.shape) for a in std[1]])
         return std
 
+    def _standardize_arrays(self, x, y, sw, what_x="x", what_y="y", check_finite=True):
+        hx = da.map_structure(da.to_host, x)
+        self._prepare(hx)
+        std = self._standardize(hx, y, sw, what_x=what_x, what_y=what_y,
+                                check_finite=check_finite)
+        self._build_metrics([tuple(a.shape) for a in std[1]])
+        return std
+
     def _array_handler(self, xs, ys, sws, batch_size, shuffle, steps, pad, what_x="x"):
         n = da.num_rows(xs + ys + sws)
         if n == 0:
             raise ValueError(
                 f"`{what_x}` holds no samples (0 rows): pass a non-empty dataset."
             )
-        return da.ArrayHandler(xs, ys, sws, batch_size, shuffle=shuffle, steps=steps, pad=pad)
+        dist = runtime.active()
+        if dist is not None:  # batch_size is global; each process feeds its share of rows
+            runtime.check_before_training(dist, self.model.weights, batch_size,
+                                          "batch_size" if what_x == "x" else f"{what_x} batch")
+            batch_size = runtime.local_batch_size(batch_size)
+            if steps is None:
+                runtime.check_short_batch(dist, n, batch_size, pad, what_x)
+        handler = da.ArrayHandler(xs, ys, sws, batch_size, shuffle=shuffle, steps=steps,
+                                  pad=pad)
+        if dist is not None:
+            runtime.assert_same_across_processes(handler.steps, f"the steps over `{what_x}`")
+        return handler
 
     # ------------------------------------------------------------------ sync
     def _state_from_model(self, tvars, ntvars, with_opt=True) -> dict:
@@ -886,26 +349,34 @@ class Trainer:
         if "opt" in st:
             self.optimizer.state = st["opt"]
 
-    def _pull(self, st, tvars, ntvars) -> None:
+    def _pull(self, st, tvars, ntvars) -> dict:
+        st = dict(st)
         st["tv"] = [v.value for v in tvars]
         st["ntv"] = [v.value for v in ntvars]
         if "opt" in st:
             st["opt"] = self.optimizer.state
+        return place_state(st, tvars, ntvars)
+
+    def _sync_fns(self, tvars, ntvars):
+        def push(st):
+            self._push(st, tvars, ntvars)
+
+        def pull(st):
+            return self._pull(st, tvars, ntvars)
+
+        return push, pull
 
     # ------------------------------------------------------------------ evaluation loop
     def _eval_loop(self, handler, tv, ntv, tvars, ntvars, callbacks, run_index=0):
-        fn = self._eval_fn(tvars, ntvars)
+        _, _, upd = self._variables()
+        fns = self.step_functions(tvars, ntvars, upd)
+        plan = self._plan("eval", handler.batch_size or 0)
+        hooks = loops.Hooks(callbacks, "test")
         mv = self._initial_mv()
-        begin = callbacks.has_batch_hooks("test_begin")
-        end = callbacks.has_batch_hooks("test_end")
         callbacks.on_test_begin()
-        for step, batch in enumerate(handler.epoch(run_index)):
-            if begin:
-                callbacks.on_test_batch_begin(step)
-            mv = fn(tv, ntv, mv, batch)
-            if end:
-                callbacks.on_test_batch_end(step, lambda mv=mv: self.logs_from(mv))
-        logs = self.logs_from(mv)
+        mv, results = loops.run_eval(self, handler, fns, plan, tv, ntv, mv, callbacks, hooks,
+                                     run_index)
+        logs = self.logs_from_results(results) if results is not None else self.logs_from(mv)
         callbacks.on_test_end(logs)
         return logs, mv
 
@@ -916,22 +387,25 @@ class Trainer:
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=None,
             use_multiprocessing=False, check_finite=True, samples_per_epoch=None,
             validation_samples=None):
+        import numbers
+
         from jkeras.callbacks import CallbackList
 
+        compilation_cache.enable()
         model = self.model
-        batch_size = _check_batch_size(batch_size, "batch_size")
-        epochs = _check_int(epochs, "epochs", minimum=0)
-        initial_epoch = _check_int(initial_epoch, "initial_epoch", minimum=0)
-        verbose = _check_verbose(verbose)
+        batch_size = args.check_batch_size(batch_size, "batch_size")
+        epochs = args.check_int(epochs, "epochs", minimum=0)
+        initial_epoch = args.check_int(initial_epoch, "initial_epoch", minimum=0)
+        verbose = args.check_verbose(verbose)
         if steps_per_epoch is not None:
-            steps_per_epoch = _check_int(steps_per_epoch, "steps_per_epoch", minimum=1)
+            steps_per_epoch = args.check_int(steps_per_epoch, "steps_per_epoch", minimum=1)
         if validation_steps is not None:
-            validation_steps = _check_int(validation_steps, "validation_steps", minimum=1)
+            validation_steps = args.check_int(validation_steps, "validation_steps", minimum=1)
         if not isinstance(validation_split, numbers.Number) or not 0 <= validation_split < 1:
             raise ValueError(
                 f"validation_split must be a fraction in [0, 1), got {validation_split!r}."
             )
-        freq = _check_validation_freq(validation_freq)
+        freq = args.check_validation_freq(validation_freq)
         is_ds = da.is_dataset(x)
         if validation_split and is_ds:
             raise ValueError(
@@ -943,7 +417,7 @@ class Trainer:
                           "validation_data is used.", stacklevel=3)
             validation_split = 0.0
         if validation_data is not None:
-            validation_data = _unpack_validation(validation_data)
+            validation_data = args.unpack_validation(validation_data)
 
         # ---- data
         if is_ds:
@@ -977,12 +451,13 @@ class Trainer:
                                                 sws)
             train = self._array_handler(xs, ys, sws, batch_size, shuffle, steps_per_epoch,
                                         self._pad_ok(True))
+            self.data_resident = train.resident  # whether the data stayed on the device
             if val_arrays is not None:
                 validation_data = (_SPLIT, val_arrays)
         val = None
         if validation_data is not None:
-            vbs = _check_batch_size(validation_batch_size or batch_size,
-                                    "validation_batch_size")
+            vbs = args.check_batch_size(validation_batch_size or batch_size,
+                                        "validation_batch_size")
             if validation_data[0] is _SPLIT:
                 vx, vy, vsw = validation_data[1]
                 val = self._array_handler(vx, vy, vsw, vbs, False, validation_steps,
@@ -998,59 +473,43 @@ class Trainer:
 
         # ---- state
         tvars, ntvars, updatable = self._variables()
-        self._ensure_optimizer(tvars)
-        train_fn = self._train_fn(tvars, ntvars, updatable)
-        from jkeras.backend.random import next_key
-
-        state = self._state_from_model(tvars, ntvars)
-        state["rng"] = next_key()
-        state["mv"] = self._initial_mv()
-
-        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+        runtime.check_before_training(runtime.active(), tvars + ntvars)
+        fns = self.step_functions(tvars, ntvars, updatable)
+        cbs = CallbackList(callbacks, add_history=True,
+                           add_progbar=verbose != 0 and runtime.is_process_zero(), model=model,
                            verbose=verbose, epochs=epochs, steps=train.steps,
                            batch_size=batch_size, samples=train.num_samples,
                            do_validation=val is not None,
                            metrics=self._param_metrics(val is not None))
+        plan = self._plan("train", batch_size, per_batch=loops.needs_every_batch(cbs))
+        self._precompile_train(fns, plan, train, tvars, ntvars)
+        self._ensure_optimizer(tvars)
+        push, pull = self._sync_fns(tvars, ntvars)
+        hooks = loops.Hooks(cbs, "train")
         model.stop_training = False
         model._initial_epoch = None
-        begin_hooks = cbs.has_batch_hooks("train_begin")
-        end_hooks = cbs.has_batch_hooks("train_end")
-        sync_begin = cbs.needs_batch_sync("train_begin")
-        sync_end = cbs.needs_batch_sync("train_end")
         epoch_logs: dict = {}
         val_runs = 0
+        state = self._state_from_model(tvars, ntvars)
+        state["rng"] = _fit_key()
+        state["mv"] = self._initial_mv()
         try:
-            self._push(state, tvars, ntvars)
+            push(state)
             cbs.on_train_begin()
-            self._pull(state, tvars, ntvars)
+            state = pull(state)
             if model._initial_epoch is not None:
                 initial_epoch = int(model._initial_epoch)
             for epoch in range(initial_epoch, epochs):
                 state["mv"] = self._initial_mv()
                 cbs.on_epoch_begin(epoch)
-                self._pull(state, tvars, ntvars)
-                steps_done = 0
-                for step, batch in enumerate(train.epoch(epoch)):
-                    if begin_hooks:
-                        if sync_begin:
-                            self._push(state, tvars, ntvars)
-                        cbs.on_train_batch_begin(step)
-                        if sync_begin:
-                            self._pull(state, tvars, ntvars)
-                    state = train_fn(state, batch)
-                    steps_done += 1
-                    if end_hooks:
-                        if sync_end:
-                            self._push(state, tvars, ntvars)
-                        cbs.on_train_batch_end(step, lambda mv=state["mv"]: self.logs_from(mv))
-                        if sync_end:
-                            self._pull(state, tvars, ntvars)
-                    if model.stop_training:
-                        break
+                state = pull(state)
+                state, results, steps_done = loops.run_train_epoch(
+                    self, train, fns, plan, state, cbs, hooks, epoch, (push, pull))
                 if steps_done == 0 and train.exhausted:
                     break
                 train.on_epoch_end()
-                epoch_logs = self.logs_from(state["mv"])
+                epoch_logs = self.logs_from_results(results) if results is not None else \
+                    self.logs_from(state["mv"])
                 self._last_mv = state["mv"]
                 if val is not None and freq(epoch):
                     val_logs, _ = self._eval_loop(val, state["tv"], state["ntv"], tvars, ntvars,
@@ -1058,13 +517,13 @@ class Trainer:
                     val_runs += 1
                     val.on_epoch_end()
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-                self._push(state, tvars, ntvars)
+                push(state)
                 cbs.on_epoch_end(epoch, epoch_logs)
-                self._pull(state, tvars, ntvars)
+                state = pull(state)
                 if model.stop_training or train.exhausted:
                     break
         finally:
-            self._push(state, tvars, ntvars)
+            push(state)
             self._push_metrics(state["mv"])
             train.close()
             if val is not None:
@@ -1082,18 +541,21 @@ class Trainer:
                  max_queue_size=10, workers=None, use_multiprocessing=False, samples=None):
         from jkeras.callbacks import CallbackList
 
-        batch_size = _check_batch_size(batch_size, "batch_size")
-        verbose = _check_verbose(verbose)
+        compilation_cache.enable()
+        batch_size = args.check_batch_size(batch_size, "batch_size")
+        verbose = args.check_verbose(verbose)
         if steps is not None:
-            steps = _check_int(steps, "steps", minimum=1)
+            steps = args.check_int(steps, "steps", minimum=1)
         handler = self._make_handler(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                                      steps=steps, class_weight=None, check_finite=check_finite,
                                      training=False, workers=workers,
                                      max_queue_size=max_queue_size, samples_per_epoch=samples)
         tvars, ntvars, _ = self._variables()
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self.model,
+        runtime.check_before_training(runtime.active(), tvars + ntvars)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and runtime.is_process_zero(),
+                           model=self.model,
                            verbose=verbose, epochs=1, steps=handler.steps)
-        st = self._state_from_model(tvars, ntvars, with_opt=False)
+        st = place_state(self._state_from_model(tvars, ntvars, with_opt=False), tvars, ntvars)
         try:
             logs, mv = self._eval_loop(handler, st["tv"], st["ntv"], tvars, ntvars, cbs)
         finally:
@@ -1115,37 +577,38 @@ class Trainer:
         n = da.num_rows(xs + ys + sws)
         if n == 0:
             raise ValueError("The batch holds no samples (0 rows).")
-        to = jnp.asarray
-        return ([to(a) for a in xs], [to(a) for a in ys], [to(a) for a in sws],
-                jnp.ones((n,), dtype="float32"))
+        xs, ys, sws = place_batch((list(xs), list(ys), list(sws)))
+        return (list(xs), list(ys), list(sws), place_batch(np.ones((n,), dtype="float32")))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
+        compilation_cache.enable()
         batch = self._batch_arrays(x, y, sample_weight, class_weight)
         tvars, ntvars, updatable = self._variables()
         self._ensure_optimizer(tvars)
-        fn = self._train_fn(tvars, ntvars, updatable)
-        from jkeras.backend.random import next_key
-
+        fn = self.step_functions(tvars, ntvars, updatable).train("batch")
         st = self._state_from_model(tvars, ntvars)
-        st["rng"] = next_key()
+        st["rng"] = _fit_key()
         st["mv"] = self._initial_mv() if reset_metrics or self._last_mv is None else \
             self._last_mv
-        st = fn(st, batch)
+        st = place_state(st, tvars, ntvars)
+        st, results = fn(st, batch)
         self._push(st, tvars, ntvars)
         self._push_metrics(st["mv"])
-        return self._format(self.logs_from(st["mv"]), return_dict)
+        return self._format(self.logs_from_results(results), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True,
                       return_dict=False):
+        compilation_cache.enable()
         batch = self._batch_arrays(x, y, sample_weight, None)
-        tvars, ntvars, _ = self._variables()
-        fn = self._eval_fn(tvars, ntvars)
+        tvars, ntvars, upd = self._variables()
+        fn = self.step_functions(tvars, ntvars, upd).evaluate("batch")
         st = self._state_from_model(tvars, ntvars, with_opt=False)
         mv = self._initial_mv() if reset_metrics or self._last_mv is None else self._last_mv
-        mv = fn(st["tv"], st["ntv"], mv, batch)
+        mv = place_state({"mv": mv})["mv"]
+        mv, results = fn(st["tv"], st["ntv"], mv, batch)
         self._push_metrics(mv)
-        return self._format(self.logs_from(mv), return_dict)
+        return self._format(self.logs_from_results(results), return_dict)
 
     def reset_metrics(self) -> None:
         for _, m in self.config.all_metrics():
@@ -1154,81 +617,20 @@ class Trainer:
 
 
 # ------------------------------------------------------------------------------------------
-# argument checks
-# ------------------------------------------------------------------------------------------
-def _check_int(v, name: str, minimum: int = 0) -> int:
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        else:
-            raise TypeError(f"{name} must be an integer, got {v!r}.")
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}.")
-    return int(v)
-
-
-def _check_batch_size(v, name: str) -> int:
-    if v is None:
-        return 32
-    return _check_int(v, name, minimum=1)
-
-
-def _check_verbose(v) -> int:
-    if isinstance(v, str) and v == "auto":
-        return 1
-    if isinstance(v, (numbers.Integral, np.integer)) and int(v) in (0, 1, 2):
-        return int(v)
-    raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {v!r}.")
-
-
-def _check_validation_freq(freq):
-    if isinstance(freq, (numbers.Integral, np.integer)) and not isinstance(freq, bool):
-        if freq < 1:
-            raise ValueError(f"validation_freq must be >= 1, got {freq}.")
-        f = int(freq)
-        return lambda epoch: (epoch + 1) % f == 0
-    if isinstance(freq, (list, tuple, set, range)):
-        epochs = {int(e) for e in freq}
-        return lambda epoch: (epoch + 1) in epochs
-    raise TypeError(
-        f"validation_freq must be an integer (validate every N epochs) or a list of epochs "
-        f"(1-based), got {freq!r}."
-    )
-
-
-def _unpack_validation(data):
-    if da.is_dataset(data):
-        return data, None, None
-    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
-        return tuple(data) if len(data) == 3 else (data[0], data[1], None)
-    raise ValueError(
-        "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), "
-        f"or a dataset/generator; got {type(data).__name__}"
-        f"{' of length ' + str(len(data)) if hasattr(data, '__len__') else ''}."
-    )
-
-
-def _loss_name(loss) -> str:
-    for obj in (loss, getattr(loss, "fn", None)):
-        for attr in ("name", "__name__"):
-            v = getattr(obj, attr, None)
-            if isinstance(v, str) and v.lower() in _STANDARD_LOSSES:
-                return v.lower()
-    return ""
-
-# ------------------------------------------------------------------------------------------
 # entry points used by Model methods
 # ------------------------------------------------------------------------------------------
 _COMPILE_EXTRA = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss",
                   "pss_evaluation_shards")
+_legacy = args.legacy
+_all_numbers = args.all_numbers
 
 
-def _legacy(kwargs: dict, old: str, new: str, where: str):
-    if old not in kwargs:
-        return None
-    warnings.warn(f"{where}({old}=...) is the Keras 1 spelling; use {new}=... instead.",
-                  DeprecationWarning, stacklevel=4)
-    return kwargs.pop(old)
+def _computes_in_float16(model) -> bool:
+    for layer in mio.walk_layers(model):
+        policy = getattr(layer, "dtype_policy", None)
+        if policy is not None and getattr(policy, "compute_dtype", None) == "float16":
+            return True
+    return False
 
 
 def trainer_of(model, action: str) -> Trainer:
@@ -1256,35 +658,37 @@ def compile_model(model, optimizer="rmsprop", loss=None, metrics=None, loss_weig
     if loss_weights is None and _all_numbers(metrics):
         loss_weights, metrics = metrics, None
     model._trainer = None
+    user_optimizer = optimizer
+    if kwargs.get("auto_scale_loss", True) and _computes_in_float16(model):
+        from jkeras import optimizers
+        from jkeras.training.loss_scale import LossScaleOptimizer
+
+        opt = optimizers.get(optimizer)
+        if not isinstance(opt, LossScaleOptimizer):
+            optimizer = LossScaleOptimizer(opt)
+    compilation_cache.enable()
     trainer = Trainer(model, optimizer=optimizer, loss=loss, metrics=metrics,
                       loss_weights=loss_weights, weighted_metrics=weighted_metrics,
                       sample_weight_mode=sample_weight_mode,
                       run_eagerly=kwargs.get("run_eagerly") or False,
-                      steps_per_execution=kwargs.get("steps_per_execution") or 1,
+                      steps_per_execution=kwargs.get("steps_per_execution", "auto"),
                       jit_compile=kwargs.get("jit_compile", "auto"))
     model._trainer = trainer
     model.optimizer = trainer.optimizer
     model.loss = loss
     model.loss_weights = loss_weights
+    # the user's optimizer: compiling from this config wraps it again when needed
+    inner = getattr(trainer.optimizer, "inner_optimizer", None)
+    saved_opt = inner if inner is not None and user_optimizer is not trainer.optimizer else \
+        trainer.optimizer
     model._compile_config = {
-        "optimizer": trainer.optimizer, "loss": loss, "metrics": metrics,
+        "optimizer": saved_opt, "loss": loss, "metrics": metrics,
         "loss_weights": loss_weights, "weighted_metrics": weighted_metrics,
         **({"sample_weight_mode": sample_weight_mode} if sample_weight_mode else {}),
         **{k: kwargs[k] for k in ("steps_per_execution", "jit_compile", "run_eagerly")
            if k in kwargs},
     }
     model.compiled = True
-
-
-def _all_numbers(v) -> bool:
-    if isinstance(v, dict):
-        vals = list(v.values())
-    elif isinstance(v, (list, tuple)):
-        vals = list(v)
-    else:
-        return False
-    return bool(vals) and all(isinstance(a, numbers.Number) and not isinstance(a, bool)
-                              for a in vals)
 
 
 _FIT_EXTRA = ("validation_steps", "validation_batch_size", "validation_freq", "max_queue_size",

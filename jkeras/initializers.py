@@ -54,12 +54,12 @@ class Initializer:
 
 class Zeros(Initializer):
     def __call__(self, shape, dtype="float32"):
-        return jnp.zeros(shape, dtype)
+        return np.zeros(shape, jnp.dtype(dtype))  # host array: no per-shape compile
 
 
 class Ones(Initializer):
     def __call__(self, shape, dtype="float32"):
-        return jnp.ones(shape, dtype)
+        return np.ones(shape, jnp.dtype(dtype))
 
 
 class Constant(Initializer):
@@ -67,7 +67,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype="float32"):
-        return jnp.full(shape, self.value, dtype)
+        return np.full(shape, self.value, jnp.dtype(dtype))
 
     def get_config(self):
         return {"value": self.value}

@@ -14,3 +14,12 @@ def set_dtype_policy(policy) -> None:
 
 def dtype_policy():
     return global_policy()
+
+
+def __getattr__(name: str):
+    # Lazy: the loss-scaling wrapper lives with the trainer (jkeras.training).
+    if name == "LossScaleOptimizer":
+        from jkeras.training.loss_scale import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module 'jkeras.mixed_precision' has no attribute '{name}'")

@@ -44,3 +44,11 @@ def test_policy_names_and_errors():
     with pytest.raises(ValueError, match="mixed_bfloat16"):
         mixed_precision.Policy("mixed_float8")
     assert mixed_precision.global_policy().name == "float32"
+
+
+def test_loss_scale_optimizer_is_public():
+    from jkeras.training.loss_scale import LossScaleOptimizer
+
+    assert mixed_precision.LossScaleOptimizer is LossScaleOptimizer
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = mixed_precision.Nope

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -36,6 +37,13 @@ def _fans(shape) -> tuple[float, float]:
 
 def _uniform(rng: np.random.Generator, low: float, high: float, shape) -> np.ndarray:
     return (low + (high - low) * rng.random(shape, dtype=np.float32)).astype(np.float32)
+
+
+def _host(values, dtype) -> jax.Array:
+    """`values` (a host array) as a device array of `dtype`, converted on the host
+    (a device-side conversion would compile a program per shape)."""
+    dtype = jnp.dtype(dtype)
+    return jnp.asarray(np.asarray(values, dtype=dtype), dtype)  # (no dtype: copies by a jit)
 
 
 class Initializer:
@@ -91,7 +99,7 @@ class RandomNormal(_Random):
 
     def __call__(self, shape, dtype="float32"):
         v = self.mean + self.stddev * self._rng().standard_normal(shape, dtype=np.float32)
-        return jnp.asarray(v, dtype)
+        return _host(v, dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -100,7 +108,7 @@ class RandomNormal(_Random):
 class TruncatedNormal(RandomNormal):
     def __call__(self, shape, dtype="float32"):
         v = self.mean + self.stddev * _truncated_normal(self._rng(), shape)
-        return jnp.asarray(v, dtype)
+        return _host(v, dtype)
 
 
 class RandomUniform(_Random):
@@ -109,7 +117,7 @@ class RandomUniform(_Random):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype="float32"):
-        return jnp.asarray(_uniform(self._rng(), self.minval, self.maxval, shape), dtype)
+        return _host(_uniform(self._rng(), self.minval, self.maxval, shape), dtype)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -139,7 +147,7 @@ class VarianceScaling(_Random):
         else:
             limit = math.sqrt(3.0 * scale)
             v = _uniform(rng, -limit, limit, shape)
-        return jnp.asarray(v, dtype)
+        return _host(v, dtype)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -179,7 +187,7 @@ class Orthogonal(_Random):
         q = q * np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return jnp.asarray((self.gain * q[:rows, :cols]).reshape(shape), dtype)
+        return _host((self.gain * q[:rows, :cols]).reshape(shape), dtype)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
@@ -192,7 +200,7 @@ class Identity(Initializer):
     def __call__(self, shape, dtype="float32"):
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2D shape, got {shape}.")
-        return self.gain * jnp.eye(*shape, dtype=dtype)
+        return _host(self.gain * np.eye(*shape), dtype)
 
     def get_config(self):
         return {"gain": self.gain}

@@ -191,6 +191,13 @@ def test_loss_scale_optimizer_skips_non_finite_steps_and_adapts_the_scale():
     cfg = opt.get_config()
     again = LossScaleOptimizer.from_config(cfg)
     assert again.dynamic_growth_steps == 2 and isinstance(again.inner_optimizer, optimizers.SGD)
+    # Keras 3 spells it keras.optimizers.LossScaleOptimizer; configs round-trip by name
+    assert optimizers.LossScaleOptimizer is LossScaleOptimizer
+    assert mixed_precision.LossScaleOptimizer is LossScaleOptimizer
+    loaded = optimizers.deserialize(optimizers.serialize(opt))
+    assert isinstance(loaded, LossScaleOptimizer) and loaded.initial_scale == 8.0
+    with pytest.raises(AttributeError, match="no attribute 'LossScale'"):
+        optimizers.LossScale  # noqa: B018
 
 
 def test_compilation_cache_setting(monkeypatch, tmp_path):
@@ -212,3 +219,26 @@ def test_compilation_cache_setting(monkeypatch, tmp_path):
     finally:
         compilation_cache.configure(before)
         compilation_cache._state.update(saved)
+
+
+def test_large_predict_batches_of_conv_models_run_in_bounded_calls(monkeypatch, rng):
+    """A convolutional model predicts a large batch in calls whose activations fit
+    the budget: same outputs as small batches, and the compiled call takes fewer rows."""
+    from jkeras.training import inference
+
+    inp = keras.Input((6, 6, 1))
+    h = layers.Conv2D(4, 3, activation="relu")(inp)
+    out = layers.Dense(2)(layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    per_row = inference.activation_bytes_per_row(model)
+    # layer outputs per sample: conv 4*4*4 + flatten 64 + dense 2 floats
+    assert per_row == (64 + 64 + 2) * 4
+    x = rng.normal(size=(40, 6, 6, 1)).astype("float32")
+    small = model.predict(x, batch_size=8, verbose=0)
+    monkeypatch.setattr(inference, "ACTIVATION_BUDGET_BYTES", per_row * 20)
+    assert inference.rows_per_call(model, 40, fused=False) == 16
+    assert inference.rows_per_call(model, 40, fused=True) == 40  # loops keep their batch
+    big = model.predict(x, batch_size=40, verbose=0)
+    np.testing.assert_allclose(big, small, rtol=1e-5, atol=1e-6)
+    assert ("window", 16, False) in model._predict_cache._fns
+    assert ("window", 40, False) not in model._predict_cache._fns

@@ -327,11 +327,12 @@ class LSTMCell(_GatedCell):
         base, units = self.bias_initializer, self.units
 
         def init(shape, dtype="float32"):
-            return jnp.concatenate([
-                jnp.asarray(base((units,), dtype=dtype), dtype),
-                jnp.ones((units,), dtype),
-                jnp.asarray(base((2 * units,), dtype=dtype), dtype),
-            ])
+            dt = jnp.dtype(dtype)  # assembled on the host: no per-shape compile
+            return jnp.asarray(np.concatenate([
+                np.asarray(base((units,), dtype=dtype), dt),
+                np.ones((units,), dt),
+                np.asarray(base((2 * units,), dtype=dtype), dt),
+            ]), dt)
 
         return init
 

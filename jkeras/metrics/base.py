@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras.backend import config as _config
 from jkeras.backend import naming as _naming
@@ -98,7 +99,7 @@ class Metric:
     def reset_state(self) -> None:
         """Sets every state variable back to zeros."""
         for v in self._variables:
-            v.assign(jnp.zeros(v.shape, v.dtype))
+            v.assign(np.zeros(v.shape, jnp.dtype(v.dtype)))  # host zeros: no compile
 
     def reset_states(self) -> None:
         """Keras 2 name of `reset_state`."""

@@ -2,7 +2,9 @@
 
 `get(identifier)` returns an optimizer from a name ('sgd', 'rmsprop', 'adam',
 'adamw', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion'; any case), an
-instance (returned as is), a class, or a config dict.
+instance (returned as is), a class, or a config dict. `LossScaleOptimizer`
+(dynamic loss scaling for float16, also `jkeras.mixed_precision.LossScaleOptimizer`)
+is here as in Keras 3; configs with class_name 'LossScaleOptimizer' deserialize.
 """
 
 from __future__ import annotations
@@ -33,6 +35,23 @@ adagrad = Adagrad
 adadelta = Adadelta
 adamax = Adamax
 nadam = Nadam
+
+
+def __getattr__(name: str):
+    # Lazy: the loss-scaling wrapper lives with the trainer (jkeras.training).
+    if name == "LossScaleOptimizer":
+        from jkeras.training.loss_scale import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module 'jkeras.optimizers' has no attribute '{name}'")
+
+
+def _class(name: str):
+    """The optimizer class called `name` (any case), or None."""
+    name = str(name).lower()
+    if name == "lossscaleoptimizer":
+        return __getattr__("LossScaleOptimizer")
+    return _CLASSES.get(name)
 
 
 def get(identifier) -> Optimizer:
@@ -74,7 +93,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Optimizer:
             f"Invalid optimizer config {config!r}: expected a dict with 'class_name'."
         )
     name = config["class_name"]
-    cls = custom_objects.get(name) or _CLASSES.get(str(name).lower())
+    cls = custom_objects.get(name) or _class(name)
     if cls is None:
         raise ValueError(f"Unknown optimizer class {name!r}. Valid names: {sorted(_CLASSES)}.")
     return cls.from_config(config.get("config") or {}, custom_objects)

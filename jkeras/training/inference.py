@@ -4,8 +4,12 @@
 without convolutions one compiled call runs all the batches of a window
 (`lax.fori_loop`, outputs written into one buffer); a model with convolutions
 runs one compiled call per batch (XLA:CPU runs convolutions in a loop slowly).
-Calls are queued without waiting; outputs come back to the host once per
-window, into one preallocated array per output.
+On CPU, such a call covers at most as many rows as keep the model's
+activations within `ACTIVATION_BUDGET_BYTES` (`rows_per_call`): a large
+`batch_size` then gives the same outputs with a bounded peak memory (and, for
+convolutions on CPU, no loss of speed). Calls are queued without waiting;
+outputs come back to the host once per window, into one preallocated array per
+output.
 """
 
 from __future__ import annotations
@@ -89,6 +93,45 @@ class _PredictFunctions:
         return fn
 
 
+ACTIVATION_BUDGET_BYTES = 64 << 20  # per predict call of a model with convolutions, on CPU
+
+
+def activation_bytes_per_row(model) -> int | None:
+    """Bytes of all the intermediate tensors one sample produces in `model`'s graph
+    (nested models counted once per call; an upper bound on what is live at once),
+    or None when the model is not a graph of layers."""
+    from jkeras.engine.functional import Functional
+
+    if not isinstance(model, Functional):
+        return None
+    total = 0
+    for node in model._nodes:
+        op = node.operation
+        if isinstance(op, Functional) and op is not model:
+            inner = activation_bytes_per_row(op)
+            total += inner or 0
+        for t in node.output_tensors:
+            shape = getattr(t, "shape", None)
+            if shape is None or any(d is None for d in shape[1:]):
+                return None
+            total += int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(t.dtype).itemsize
+    return total
+
+
+def rows_per_call(model, batch_size: int, fused: bool) -> int:
+    """Rows one compiled predict call takes for `batch_size`: `batch_size`, or on
+    CPU for a per-batch (convolutional) model whose samples are independent, the
+    largest power of two (at least 8) whose activations fit
+    `ACTIVATION_BUDGET_BYTES` when `batch_size` does not."""
+    if fused or jax.default_backend() != "cpu" or not model.batch_independent(False):
+        return batch_size
+    per_row = activation_bytes_per_row(model)
+    if not per_row or batch_size * per_row <= ACTIVATION_BUDGET_BYTES:
+        return batch_size
+    fit = max(1, ACTIVATION_BUDGET_BYTES // per_row)
+    return min(batch_size, max(8, 1 << (int(fit).bit_length() - 1)))
+
+
 def _functions(model) -> _PredictFunctions:
     cached = getattr(model, "_predict_cache", None)
     key = tuple(id(v) for v in model.weights)
@@ -153,6 +196,10 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     rows = min(n, num_batches * batch_size)
     fns = _functions(model)
     values = [v.value for v in fns.variables]
+    per_call = rows_per_call(model, batch_size, fns.fused)
+    if per_call != batch_size:  # same rows in smaller calls (samples are independent)
+        batch_size = per_call
+        num_batches = -(-rows // batch_size)
     handler = da.ArrayHandler(arrays, [], [], batch_size, shuffle=False, steps=num_batches)
     outs: list | None = None
     pending: list = []  # (device outputs, first row, rows) not yet copied back

@@ -12,6 +12,7 @@ from jkeras.backend.config import (
     standardize_data_format,
 )
 from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor
+from jkeras.backend.legacy_function import function, learning_phase
 from jkeras.backend.random import set_random_seed
 
 
@@ -45,10 +46,12 @@ __all__ = [
     "count_params",
     "epsilon",
     "floatx",
+    "function",
     "image_data_format",
     "image_dim_ordering",
     "int_shape",
     "is_keras_tensor",
+    "learning_phase",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",

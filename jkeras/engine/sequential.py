@@ -129,6 +129,52 @@ class Sequential(Functional):
         with CustomObjectScope(custom_objects):
             return sequential_from_config(cls, config, custom_objects)
 
+    # Keras 1/2 inference helpers ---------------------------------------------------------
+    def predict_classes(self, x, batch_size: int = 32, verbose=0):
+        """Class indices for `x` (Keras 1/2; removed in Keras 2.6): the argmax over the
+        last axis when the model has more than one output unit, else
+        `(prediction > 0.5)` as int32."""
+        from jkeras.engine.legacy import warn_keras1
+
+        warn_keras1(
+            "Sequential.predict_classes is the Keras 1/2 API (removed in Keras 2.6+); use "
+            "np.argmax(model.predict(x), axis=-1) for several classes, or "
+            "(model.predict(x) > 0.5).astype('int32') for a single sigmoid unit."
+        )
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if isinstance(proba, (list, dict)):
+            raise ValueError(
+                f"Sequential '{self.name}'.predict_classes needs a model with a single output, "
+                f"but predict returned {type(proba).__name__}."
+            )
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size: int = 32, verbose=0):
+        """The model's predictions for `x` (Keras 1/2; removed in Keras 2.6): the same
+        as `predict`, with a warning if they are not probabilities (outside [0, 1])."""
+        import warnings
+
+        import numpy as np
+
+        from jkeras.engine.legacy import user_stacklevel, warn_keras1
+
+        warn_keras1(
+            "Sequential.predict_proba is the Keras 1/2 API (removed in Keras 2.6+); use "
+            "model.predict(x)."
+        )
+        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if isinstance(preds, np.ndarray) and preds.size and (preds.min() < 0 or preds.max() > 1):
+            warnings.warn(
+                f"Sequential '{self.name}'.predict_proba: the model returns values outside "
+                f"[0, 1], so they are not probabilities (does the last layer end with a "
+                f"softmax or sigmoid activation?).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return preds
+
     def call(self, inputs, training=None, mask=None):
         if not self.built:
             self._maybe_build(inputs)

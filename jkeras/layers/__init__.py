@@ -2,6 +2,14 @@
 
 from jkeras.engine.input_layer import Input, InputLayer
 from jkeras.engine.layer import Layer
+from jkeras.layers.activation_layers import (
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    ThresholdedReLU,
+)
 from jkeras.layers.convolutional import *  # noqa: F403
 from jkeras.layers.convolutional import __all__ as _conv_all
 from jkeras.layers.core import (
@@ -15,6 +23,7 @@ from jkeras.layers.core import (
     RepeatVector,
     Reshape,
 )
+from jkeras.layers.masking import Masking
 from jkeras.layers.merge import (
     Add,
     Average,
@@ -35,6 +44,7 @@ from jkeras.layers.merge import (
     multiply,
     subtract,
 )
+from jkeras.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from jkeras.layers.normalization import BatchNormalization, LayerNormalization
 from jkeras.layers.pooling import *  # noqa: F403
 from jkeras.layers.pooling import __all__ as _pool_all
@@ -62,6 +72,8 @@ __all__ = [
 __all__ += [*_conv_all, *_pool_all, *_reshape_all]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "Recurrent", "SimpleRNN",
             "SimpleRNNCell", "Bidirectional", "TimeDistributed", "Wrapper"]
+__all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "Masking",
+            "AlphaDropout", "GaussianDropout", "GaussianNoise"]
 
 
 def _mark_batch_independent() -> None:
@@ -73,7 +85,9 @@ def _mark_batch_independent() -> None:
             getattr(module, name)._batch_independent = True
     for cls in (Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Embedding,
                 Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
-                LayerNormalization, InputLayer, RNN, Bidirectional, TimeDistributed):
+                LayerNormalization, InputLayer, RNN, Bidirectional, TimeDistributed,
+                ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, Masking,
+                AlphaDropout, GaussianDropout, GaussianNoise):
         cls._batch_independent = True
 
 

@@ -127,6 +127,11 @@ def _confusion_counts_jit(y_true, y_pred, sample_weight, *, thresholds, top_k, c
     }
 
 
+# Count key -> the attribute (and variable name) holding it, as Keras names them.
+_ATTRS = {"tp": "true_positives", "fp": "false_positives", "tn": "true_negatives",
+          "fn": "false_negatives"}
+
+
 class _ConfusionBase(Metric):
     _keys: tuple = ()
 
@@ -139,15 +144,12 @@ class _ConfusionBase(Metric):
         self.thresholds = _parse_thresholds(thresholds, default_threshold, type(self).__name__)
         self._single = thresholds is None or not isinstance(
             thresholds, (list, tuple, np.ndarray))
-        names = {"tp": "true_positives", "fp": "false_positives", "tn": "true_negatives",
-                 "fn": "false_negatives"}
         for key in self._keys:
-            setattr(self, names[key], self.add_variable(
-                (len(self.thresholds),), "zeros", name=names[key]))
+            setattr(self, _ATTRS[key], self.add_variable(
+                (len(self.thresholds),), "zeros", name=_ATTRS[key]))
 
     def _var(self, key):
-        return getattr(self, {"tp": "true_positives", "fp": "false_positives",
-                              "tn": "true_negatives", "fn": "false_negatives"}[key])
+        return getattr(self, _ATTRS[key])
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         counts = confusion_counts(y_true, y_pred, self.thresholds, sample_weight,
@@ -195,46 +197,40 @@ class FalseNegatives(_SingleCount):
     _keys = ("fn",)
 
 
-class Precision(_ConfusionBase):
+class _PrecisionRecall(_ConfusionBase):
+    """tp / (tp + `_keys[1]`), with `thresholds` (default 0.5; a list gives one
+    value per threshold), `top_k` (only the k highest predictions count as
+    positive) and `class_id` (one class of a multi-class output)."""
+
+    _direction = "up"
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(thresholds=thresholds, name=name, dtype=dtype,
+                         default_threshold=0.5 if top_k is None else NEG_INF,
+                         top_k=top_k, class_id=class_id)
+
+    def result(self):
+        tp = self.true_positives.value
+        other = self._var(self._keys[1]).value
+        return self._maybe_scalar(divide_no_nan(tp, tp + other))
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self._dtype, "thresholds": self.init_thresholds,
+                "top_k": self.top_k, "class_id": self.class_id}
+
+
+class Precision(_PrecisionRecall):
     """tp / (tp + fp). `thresholds` (default 0.5; a list gives one value per
     threshold), `top_k` (only the k highest predictions count as positive),
     `class_id` (one class of a multi-class output)."""
 
     _keys = ("tp", "fp")
-    _direction = "up"
-
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(thresholds=thresholds, name=name, dtype=dtype,
-                         default_threshold=0.5 if top_k is None else NEG_INF,
-                         top_k=top_k, class_id=class_id)
-
-    def result(self):
-        tp, fp = self.true_positives.value, self.false_positives.value
-        return self._maybe_scalar(divide_no_nan(tp, tp + fp))
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self._dtype, "thresholds": self.init_thresholds,
-                "top_k": self.top_k, "class_id": self.class_id}
 
 
-class Recall(_ConfusionBase):
+class Recall(_PrecisionRecall):
     """tp / (tp + fn), with the same options as `Precision`."""
 
     _keys = ("tp", "fn")
-    _direction = "up"
-
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(thresholds=thresholds, name=name, dtype=dtype,
-                         default_threshold=0.5 if top_k is None else NEG_INF,
-                         top_k=top_k, class_id=class_id)
-
-    def result(self):
-        tp, fn = self.true_positives.value, self.false_negatives.value
-        return self._maybe_scalar(divide_no_nan(tp, tp + fn))
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self._dtype, "thresholds": self.init_thresholds,
-                "top_k": self.top_k, "class_id": self.class_id}
 
 
 class AUC(Metric):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from jkeras.backend.by_name import get_by_name, serialize_object
+
 
 class Constraint:
     def __call__(self, w):
@@ -74,28 +76,13 @@ min_max_norm = MinMaxNorm
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown constraint {identifier!r}. Known: {sorted(_BY_NAME)}.")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown constraint class {identifier.get('class_name')!r}.")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint {identifier!r}.")
+    """A constraint from a name, a config dict, an instance or a callable (None: none)."""
+    return get_by_name("constraint", _BY_NAME, identifier, "jkeras.constraints.MaxNorm(2.0)")
 
 
 def serialize(c):
-    if c is None:
-        return None
-    return {"module": "keras.constraints", "class_name": type(c).__name__,
-            "config": c.get_config(), "registered_name": None}
+    """The Keras-style config dict of a constraint (None for none)."""
+    return serialize_object("keras.constraints", c)
 
 
 deserialize = get

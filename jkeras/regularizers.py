@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from jkeras.backend.by_name import get_by_name, serialize_object
+
 
 class Regularizer:
     def __call__(self, x):
@@ -66,28 +68,13 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown regularizer {identifier!r}. Known: {sorted(_BY_NAME)}.")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown regularizer class {identifier.get('class_name')!r}.")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer {identifier!r}.")
+    """A regularizer from a name, a config dict, an instance or a callable (None: none)."""
+    return get_by_name("regularizer", _BY_NAME, identifier, "jkeras.regularizers.L2(0.01)")
 
 
 def serialize(reg):
-    if reg is None:
-        return None
-    return {"module": "keras.regularizers", "class_name": type(reg).__name__,
-            "config": reg.get_config(), "registered_name": None}
+    """The Keras-style config dict of a regularizer (None for none)."""
+    return serialize_object("keras.regularizers", reg)
 
 
 deserialize = get

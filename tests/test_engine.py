@@ -422,3 +422,19 @@ def test_predict_on_pydataset_and_generator(rng):
     np.testing.assert_allclose(model.predict(Batches()), expected, rtol=1e-5, atol=1e-6)
     gen = ((x[i:i + 5],) for i in range(0, 10, 5))
     np.testing.assert_allclose(model.predict(gen), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_constraint_and_regularizer_lookup():
+    from jkeras import constraints, regularizers
+
+    assert isinstance(constraints.get("max_norm"), constraints.MaxNorm)
+    reg = regularizers.get({"class_name": "L2", "config": {"l2": 0.5}})
+    assert isinstance(reg, regularizers.L2)
+    assert regularizers.serialize(reg)["config"] == reg.get_config()
+    assert regularizers.get(regularizers.serialize(reg)).get_config() == reg.get_config()
+    with pytest.raises(ValueError, match=r"Unknown constraint 'maxnorm2'.*MaxNorm\(2.0\)"):
+        constraints.get("maxnorm2")
+    with pytest.raises(ValueError, match="Unknown regularizer class 'L3'"):
+        regularizers.get({"class_name": "L3"})
+    with pytest.raises(ValueError, match="Could not interpret regularizer 3"):
+        regularizers.get(3)

@@ -52,7 +52,12 @@ def cell_env(peer: harness.Peer, cache_dir: str | None, min_compile_s: float | N
     env["PYTHONUNBUFFERED"] = "1"
     if peer.name == "jax-step-ynn":
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {YNN_FLAG}".strip()
-    if cache_dir is not None:
+    if cache_dir is not None and peer.name == "jkeras":
+        # jkeras's default: its persistent cache on (JKERAS_COMPILATION_CACHE moves it here,
+        # fresh per cell), caching programs that took >= 0.2 s to compile
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
+        env["JKERAS_COMPILATION_CACHE"] = cache_dir
+    elif cache_dir is not None:
         env["JAX_COMPILATION_CACHE_DIR"] = cache_dir
     if torch_threads is not None:
         env["BENCH_TORCH_THREADS"] = str(torch_threads)

@@ -161,8 +161,10 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
 
 def peer_jkeras(args, result):
     import jkeras as keras
+    from jkeras.training import compilation_cache
 
     result["jkeras_path"] = os.path.dirname(keras.__file__)
+    compilation_cache.enable()  # what fit() does first: jkeras's own cache setting
     run_keras(args, result, keras, None)
 
 

@@ -145,3 +145,18 @@ def test_busy_cells_are_flagged_in_the_table():
     text = harness.format_text([calm, busy], busy_load=2.5)
     assert "busy: load 6.5" in text
     assert "busy" not in next(line for line in text.splitlines() if "jkeras" in line)
+
+
+def test_each_jax_cell_gets_a_fresh_cache_the_way_its_framework_uses_one(monkeypatch):
+    import run
+
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/else")
+    monkeypatch.delenv("JKERAS_COMPILATION_CACHE", raising=False)
+    peers = {p.name: p for p in harness.PEERS}
+    mine = run.cell_env(peers["jkeras"], "/tmp/cache-a", None)
+    assert mine["JKERAS_COMPILATION_CACHE"] == "/tmp/cache-a"
+    assert "JAX_COMPILATION_CACHE_DIR" not in mine  # jkeras's own default is measured
+    theirs = run.cell_env(peers["keras3-jax"], "/tmp/cache-b", 0.5)
+    assert theirs["JAX_COMPILATION_CACHE_DIR"] == "/tmp/cache-b"
+    assert theirs["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0.5"
+    assert "JKERAS_COMPILATION_CACHE" not in theirs

@@ -329,3 +329,53 @@ def test_reshaping_rank_errors():
     for layer in (ZeroPadding2D(), Cropping2D(), UpSampling2D()):
         with pytest.raises(ValueError, match=r"rank 4.*\(None, 5, 3\)"):
             layer(Input(shape=(5, 3)))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_tiled_max_gradient_goes_to_first_max_like_reduce_window(data_format):
+    """Tied maxima: all of a window's gradient goes to its first maximum (row-major),
+    exactly as lax.reduce_window's gradient; forward mode agrees too."""
+    x = np.zeros((1, 5, 4, 2), "float32")  # 5 rows: the last one is cropped away
+    x[0, 0:2, 0:2, 0] = [[1.0, 1.0], [1.0, 0.0]]  # three-way tie at the first slot
+    x[0, 0:2, 2:4, 0] = [[0.0, 2.0], [2.0, 2.0]]
+    x[0, 2:4, :, 1] = [[-1.0, 3.0, 5.0, 5.0], [3.0, 3.0, 5.0, 5.0]]
+    x = jnp.asarray(x if data_format == "channels_last" else x.transpose(0, 3, 1, 2))
+    sp = (1, 2) if data_format == "channels_last" else (2, 3)
+    window = [1] * 4
+    window[sp[0]] = window[sp[1]] = 2
+
+    def fast(v):
+        return pool(v, "max", (2, 2), (2, 2), "valid", data_format)
+
+    def slow(v):
+        return lax.reduce_window(v, -jnp.inf, lax.max, window, window, "VALID")
+
+    g = jnp.asarray(np.random.default_rng(0).normal(size=slow(x).shape).astype("float32"))
+    np.testing.assert_array_equal(fast(x), slow(x))
+    np.testing.assert_array_equal(jax.vjp(fast, x)[1](g)[0], jax.vjp(slow, x)[1](g)[0])
+    t = jnp.arange(x.size, dtype="float32").reshape(x.shape)
+    np.testing.assert_array_equal(jax.jvp(fast, (x,), (t,))[1], jax.jvp(slow, (x,), (t,))[1])
+    grad = np.asarray(jax.vjp(fast, x)[1](jnp.ones_like(g))[0])
+    if data_format == "channels_first":
+        grad = grad.transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(grad[0, 0:2, 0:2, 0], [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(grad[0, 0:2, 2:4, 0], [[0.0, 1.0], [0.0, 0.0]])
+    assert grad[0, 4].sum() == 0.0  # the cropped row gets no gradient
+
+
+def test_tiled_max_3d_windows_second_order_and_vmap(rng):
+    """3x3x3 windows (index dtype beyond two slots), a Hessian-vector product and
+    vmap all match lax.reduce_window."""
+    x = jnp.asarray(rng.normal(size=(2, 7, 6, 6, 3)).astype("float32"))
+    w = (1, 3, 3, 3, 1)
+
+    def fast(v):
+        return (pool(v, "max", (3, 3, 3), (3, 3, 3), "valid", "channels_last") ** 3).sum()
+
+    def slow(v):
+        return (lax.reduce_window(v, -jnp.inf, lax.max, w, w, "VALID") ** 3).sum()
+
+    np.testing.assert_allclose(jax.grad(fast)(x), jax.grad(slow)(x), rtol=1e-6)
+    hvp = [jax.jvp(jax.grad(f), (x,), (jnp.ones_like(x),))[1] for f in (fast, slow)]
+    np.testing.assert_allclose(hvp[0], hvp[1], rtol=1e-6)
+    np.testing.assert_allclose(jax.vmap(fast)(x[:, None]), jax.vmap(slow)(x[:, None]), rtol=1e-6)

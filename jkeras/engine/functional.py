@@ -376,7 +376,9 @@ class Functional(Model):
             args, kwargs = node.fill_arguments(values)
             out_masks = None
             if isinstance(op, Layer):
-                in_mask = _structure_masks(node.input_structure, masks) if masks else None
+                in_structure = (list(node.call_args) if op._mask_from_all_args
+                                else node.input_structure)
+                in_mask = _structure_masks(in_structure, masks) if masks else None
                 if isinstance(op, Functional):
                     outs, out_masks = op.call_with_masks(args[0], training, in_mask)
                 else:

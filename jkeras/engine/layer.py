@@ -68,6 +68,9 @@ class Layer(Operation):
     # (in every mode). A shared layer applied to several inputs may then run once
     # on their concatenation along the batch axis (see Functional.run_graph).
     _batch_independent = False
+    # True for layers called on several positional tensors (query, value, key) that
+    # receive `mask` as the list of the masks of all of them, not of the first only.
+    _mask_from_all_args = False
 
     def batch_independent(self, training=None) -> bool:
         """Whether each sample's output depends only on that sample in this mode."""
@@ -369,7 +372,7 @@ class Layer(Operation):
         except (TypeError, ValueError) as e:
             raise type(e)(self._call_error(inputs, e)) from e
         call_kwargs = dict(kwargs)
-        masks = _masks_of(inputs)
+        masks = _masks_of(list(args) if self._mask_from_all_args else inputs)
         if masks is not None and self._call_has_mask and call_kwargs.get("mask") is None:
             spec_kwargs = dict(call_kwargs, mask=masks)
         else:

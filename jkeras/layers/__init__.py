@@ -10,6 +10,7 @@ from jkeras.layers.activation_layers import (
     Softmax,
     ThresholdedReLU,
 )
+from jkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from jkeras.layers.convolutional import *  # noqa: F403
 from jkeras.layers.convolutional import __all__ as _conv_all
 from jkeras.layers.core import (
@@ -46,8 +47,10 @@ from jkeras.layers.merge import (
 )
 from jkeras.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from jkeras.layers.normalization import BatchNormalization, LayerNormalization
+from jkeras.layers.normalization_extra import GroupNormalization, UnitNormalization
 from jkeras.layers.pooling import *  # noqa: F403
 from jkeras.layers.pooling import __all__ as _pool_all
+from jkeras.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from jkeras.layers.recurrent import (
     GRU,
     LSTM,
@@ -57,6 +60,12 @@ from jkeras.layers.recurrent import (
     Recurrent,
     SimpleRNN,
     SimpleRNNCell,
+)
+from jkeras.layers.regularization import (
+    ActivityRegularization,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
 )
 from jkeras.layers.reshaping import *  # noqa: F403
 from jkeras.layers.reshaping import __all__ as _reshape_all
@@ -74,6 +83,10 @@ __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "Recurrent", "SimpleRNN
             "SimpleRNNCell", "Bidirectional", "TimeDistributed", "Wrapper"]
 __all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "Masking",
             "AlphaDropout", "GaussianDropout", "GaussianNoise"]
+__all__ += ["AdditiveAttention", "Attention", "MultiHeadAttention"]
+__all__ += ["ActivityRegularization", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+            "GroupNormalization", "UnitNormalization", "CenterCrop", "Normalization", "Rescaling",
+            "Resizing"]
 
 
 def _mark_batch_independent() -> None:

@@ -26,10 +26,12 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _check_rate(layer: str, rate) -> float:
+def check_rate(layer: str, rate, what: str = "inputs") -> float:
+    """`rate` as a float in [0, 1), else a ValueError naming `layer` (the fraction
+    of `what` it drops)."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
         raise ValueError(
-            f"{layer}: `rate` must be a float in [0, 1) (the fraction of inputs to drop), "
+            f"{layer}: `rate` must be a float in [0, 1) (the fraction of {what} to drop), "
             f"got {rate!r}."
         )
     return float(rate)
@@ -68,7 +70,7 @@ class GaussianDropout(ShapePreservingLayer):
     @legacy_args({"p": "rate"}, include_common=False)
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate("GaussianDropout", rate)
+        self.rate = check_rate("GaussianDropout", rate)
         self.seed = seed
 
     def call(self, inputs, training=False):
@@ -92,7 +94,7 @@ class AlphaDropout(ShapePreservingLayer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate("AlphaDropout", rate)
+        self.rate = check_rate("AlphaDropout", rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
 

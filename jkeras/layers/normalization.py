@@ -22,6 +22,19 @@ def _axes(axis, rank: int, layer) -> list[int]:
     return out
 
 
+
+def affine_config(layer) -> dict:
+    """The config entries of a normalization layer's gamma/beta weights (their
+    initializers, regularizers and constraints), serialized as Keras does."""
+    return {
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
+        "beta_constraint": constraints.serialize(layer.beta_constraint),
+        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
+    }
+
 class BatchNormalization(Layer):
     """Normalizes with batch statistics in training and moving statistics in
     inference: `gamma * (x - mean) / sqrt(var + epsilon) + beta`."""
@@ -217,10 +230,5 @@ class LayerNormalization(Layer):
             **super().get_config(),
             "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
             "scale": self.scale, "rms_scaling": self.rms_scaling,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            **affine_config(self),
         }

@@ -209,6 +209,10 @@ def _build_config(layer) -> dict | None:
 
     if isinstance(layer, (Functional, InputLayer)) or not getattr(layer, "built", False):
         return None
+    custom = getattr(type(layer), "get_build_config", None)
+    if custom is not None:
+        # layers built from several shapes (MultiHeadAttention: {"shapes_dict": ...})
+        return custom(layer)
     nodes = getattr(layer, "_inbound_nodes", None)
     if nodes:
         shape = shapes_of(nodes[0].input_structure)
@@ -884,6 +888,11 @@ def _apply_build_config(layer, full_config) -> None:
         return
     build = full_config.get("build_config")
     if not isinstance(build, dict) or getattr(layer, "built", True):
+        return
+    shapes_dict = build.get("shapes_dict")
+    if isinstance(shapes_dict, dict) and hasattr(layer, "get_build_config"):
+        layer.build(**{k: None if v is None else _to_shape(v) for k, v in shapes_dict.items()})
+        layer.built = True
         return
     shape = build.get("input_shape")
     if not isinstance(shape, (list, tuple)) or not shape:

@@ -139,6 +139,14 @@ def _group(h5file, path: str):
         if name in h5file:
             g = h5file[name]
             return g
+        # Keras versions differ in saving a sublayer under its private attribute or the
+        # public property over it ('_query_dense' / 'query_dense'): accept either.
+        head, _, last = path.rpartition("/")
+        if last:
+            other = last[1:] if last.startswith("_") else "_" + last
+            alt = f"{head}/{other}/vars" if head else f"{other}/vars"
+            if alt in h5file:
+                return h5file[alt]
     except (KeyError, ValueError, OSError, RuntimeError):
         return None
     return None

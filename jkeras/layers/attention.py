@@ -10,20 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras import constraints, initializers, regularizers
-from jkeras.backend.random import next_key
 from jkeras.engine.layer import Layer
-
-_LARGE = 1e9
-
-
-def _large_negative(dtype) -> float:
-    """The value Keras puts at masked scores before a softmax (finite)."""
-    return -3e4 if jnp.dtype(dtype) == jnp.float16 else -_LARGE
+from jkeras.layers.core import apply_dropout
 
 
-def _dropout(x, rate: float):
-    keep = jax.random.bernoulli(next_key(), 1.0 - rate, x.shape)
-    return jnp.where(keep, x / (1.0 - rate), 0).astype(x.dtype)
+def _mask_penalty(dtype) -> float:
+    """How far below the others a masked score is pushed before the softmax (finite:
+    the largest float16, else 1e9, as Keras)."""
+    return 65504.0 if jnp.dtype(dtype) == jnp.float16 else 1e9
 
 
 def _causal_mask(q_len: int, v_len: int):
@@ -140,11 +134,10 @@ class Attention(Layer):
             causal = _causal_mask(scores.shape[-2], scores.shape[-1])
             score_mask = causal if score_mask is None else jnp.logical_and(score_mask, causal)
         if score_mask is not None:
-            max_value = 65504.0 if jnp.dtype(scores.dtype) == jnp.float16 else _LARGE
-            scores = jnp.where(score_mask, scores, scores - max_value)
+            scores = jnp.where(score_mask, scores, scores - _mask_penalty(scores.dtype))
         weights = jax.nn.softmax(scores, axis=-1)
         if training and self.dropout > 0:
-            weights = _dropout(weights, self.dropout)
+            weights = apply_dropout(weights, self.dropout)
         result = jnp.matmul(weights, value)
         if q_mask is not None:
             result = result * jnp.asarray(q_mask).astype(result.dtype)[:, :, None]
@@ -458,26 +451,25 @@ class MultiHeadAttention(Layer):
         k = self._project(key.reshape(batch, tv, key.shape[-1]), self.key_dense)
         v = self._project(value.reshape(batch, tv, value.shape[-1]), self.value_dense)
 
-        def flat(m, steps):
+        def flat(m):
             return None if m is None else jnp.asarray(m).reshape(m.shape[0], -1)
 
         if attention_mask is not None:
             attention_mask = jnp.asarray(attention_mask)
             attention_mask = attention_mask.reshape(attention_mask.shape[0], tq, tv)
-        full_mask = self._attention_mask(tq, tv, flat(query_mask, q_steps),
-                                         flat(value_mask, v_steps), flat(key_mask, v_steps),
-                                         attention_mask, use_causal_mask)
+        full_mask = self._attention_mask(tq, tv, flat(query_mask), flat(value_mask),
+                                         flat(key_mask), attention_mask, use_causal_mask)
         q = q * jnp.asarray(1.0 / math.sqrt(self.key_dim), q.dtype)
         scores = jnp.einsum("bsnh,btnh->bnts", k, q)
         if full_mask is not None:
-            scores = jnp.where(full_mask[:, None], scores, _large_negative(scores.dtype))
+            scores = jnp.where(full_mask[:, None], scores, -_mask_penalty(scores.dtype))
         weights = jax.nn.softmax(scores, axis=-1)
         if full_mask is not None:
             # a fully masked row gets no weight at all (not a uniform distribution)
             weights = jnp.where(full_mask[:, None], weights, 0.0).astype(weights.dtype)
         final = weights
         if training and self.dropout > 0:
-            final = _dropout(weights, self.dropout)
+            final = apply_dropout(weights, self.dropout)
         heads = jnp.einsum("bnts,bsnh->btnh", final, v)
         if self.use_gate:
             gate = self._project(query.reshape(batch, tq, query.shape[-1]), self._gate_dense)

@@ -124,6 +124,15 @@ class Activation(Layer):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
+
+def apply_dropout(x, rate: float, noise_shape=None):
+    """`x` with its elements (or, with `noise_shape`, whole slices along the axes where
+    `noise_shape` is 1) zeroed with probability `rate` and the rest scaled by
+    1 / (1 - rate), using the layer call's random key."""
+    shape = x.shape if noise_shape is None else tuple(noise_shape)
+    keep = jax.random.bernoulli(next_key(), 1.0 - rate, shape)
+    return jnp.where(keep, x / (1.0 - rate), 0).astype(x.dtype)
+
 class Dropout(Layer):
     """Sets a fraction `rate` of inputs to 0 during training, scaling the rest
     by 1/(1-rate)."""
@@ -146,8 +155,7 @@ class Dropout(Layer):
         shape = inputs.shape
         if self.noise_shape is not None:
             shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
-        keep = jax.random.bernoulli(next_key(), 1.0 - self.rate, shape)
-        return jnp.where(keep, inputs / (1.0 - self.rate), 0).astype(inputs.dtype)
+        return apply_dropout(inputs, self.rate, shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape

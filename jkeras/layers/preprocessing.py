@@ -269,6 +269,13 @@ class _ImageLayer(Layer):
         return (rank - 2, rank - 1) if self.data_format == "channels_first" else (rank - 3,
                                                                                   rank - 2)
 
+    def _image(self, inputs) -> tuple:
+        """(images in the compute dtype, height axis, width axis)."""
+        x = jnp.asarray(inputs)
+        if x.dtype != jnp.dtype(self.compute_dtype):
+            x = x.astype(self.compute_dtype)
+        return (x, *self._hw_axes(x.ndim))
+
     def _validate_input(self, inputs) -> None:
         shape = getattr(inputs, "shape", None)
         if shape is None:
@@ -324,10 +331,7 @@ class CenterCrop(_ImageLayer):
     (bilinear) to `height x width`, as Keras does. Output: the compute dtype."""
 
     def call(self, inputs):
-        x = jnp.asarray(inputs)
-        if x.dtype != jnp.dtype(self.compute_dtype):
-            x = x.astype(self.compute_dtype)
-        h_axis, w_axis = self._hw_axes(x.ndim)
+        x, h_axis, w_axis = self._image(inputs)
         img_h, img_w = x.shape[h_axis], x.shape[w_axis]
         if img_h >= self.height and img_w >= self.width:
             top, left = (img_h - self.height) // 2, (img_w - self.width) // 2
@@ -337,8 +341,7 @@ class CenterCrop(_ImageLayer):
         return self._resize(x, self.height, self.width, "bilinear", False)
 
 
-_METHODS = {"bilinear": "bilinear", "nearest": "nearest", "bicubic": "bicubic",
-            "lanczos3": "lanczos3", "lanczos5": "lanczos5"}
+_METHODS = ("bicubic", "bilinear", "lanczos3", "lanczos5", "nearest")  # jax.image.resize names
 
 
 class Resizing(_ImageLayer):
@@ -376,10 +379,7 @@ class Resizing(_ImageLayer):
         self.antialias = bool(antialias)
 
     def call(self, inputs):
-        x = jnp.asarray(inputs)
-        if x.dtype != jnp.dtype(self.compute_dtype):
-            x = x.astype(self.compute_dtype)
-        h_axis, w_axis = self._hw_axes(x.ndim)
+        x, h_axis, w_axis = self._image(inputs)
         img_h, img_w = x.shape[h_axis], x.shape[w_axis]
         if self.crop_to_aspect_ratio:
             top, left, ch, cw = _aspect_crop_box(img_h, img_w, self.height, self.width)
@@ -392,7 +392,7 @@ class Resizing(_ImageLayer):
             pads[h_axis] = (top, pad_h - img_h - top)
             pads[w_axis] = (left, pad_w - img_w - left)
             x = jnp.pad(x, pads, constant_values=self.fill_value)
-        return self._resize(x, self.height, self.width, _METHODS[self.interpolation],
+        return self._resize(x, self.height, self.width, self.interpolation,
                             self.antialias)
 
     def get_config(self):

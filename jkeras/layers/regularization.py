@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import numbers
 
-import jax
-import jax.numpy as jnp
-
 from jkeras import regularizers
 from jkeras.backend.config import standardize_data_format
-from jkeras.backend.random import next_key
 from jkeras.engine.legacy import legacy_args
 from jkeras.layers.activation_layers import ShapePreservingLayer
+from jkeras.layers.core import apply_dropout
 from jkeras.layers.noise import check_rate
 
 __all__ = ["ActivityRegularization", "SpatialDropout1D", "SpatialDropout2D",
@@ -62,10 +59,7 @@ class _SpatialDropout(ShapePreservingLayer):
         if not training or self.rate == 0:
             return inputs
         self._validate_input(inputs)
-        keep = jax.random.bernoulli(next_key(), 1.0 - self.rate,
-                                    self._noise_shape(inputs.shape))
-        scaled = inputs / jnp.asarray(1.0 - self.rate, inputs.dtype)
-        return jnp.where(keep, scaled, jnp.zeros((), inputs.dtype))
+        return apply_dropout(inputs, self.rate, self._noise_shape(inputs.shape))
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -12,8 +12,17 @@ from jkeras.backend.config import (
     standardize_data_format,
 )
 from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor
-from jkeras.backend.legacy_function import function, learning_phase
 from jkeras.backend.random import set_random_seed
+
+
+def __getattr__(name: str):
+    # Keras 1/2 `K.function` / `K.learning_phase` build models, so they live in the
+    # engine (a layer above this package) and are imported when first asked for.
+    if name in ("function", "learning_phase"):
+        from jkeras.engine import backend_function
+
+        return getattr(backend_function, name)
+    raise AttributeError(f"module 'jkeras.backend' has no attribute '{name}'")
 
 
 def backend() -> str:

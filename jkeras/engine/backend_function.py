@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from jkeras.backend.keras_tensor import KerasTensor
+
 __all__ = ["function", "learning_phase"]
 
 
@@ -60,7 +62,6 @@ class KerasFunction:
     """A compiled function from values of symbolic `inputs` to numpy `outputs`."""
 
     def __init__(self, inputs, outputs, name: str | None = None):
-        from jkeras.backend.keras_tensor import KerasTensor
         from jkeras.engine.functional import Functional
 
         flat_inputs = _flat(inputs)

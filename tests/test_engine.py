@@ -438,3 +438,14 @@ def test_constraint_and_regularizer_lookup():
         regularizers.get({"class_name": "L3"})
     with pytest.raises(ValueError, match="Could not interpret regularizer 3"):
         regularizers.get(3)
+
+
+def test_dropout_noise_shape_shares_the_mask_and_is_checked():
+    from jkeras.layers import Dropout
+
+    x = np.ones((4, 3, 5), "float32")
+    out = np.asarray(Dropout(0.5, noise_shape=(None, 1, None))(x, training=True))
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    np.testing.assert_array_equal(out, np.broadcast_to(out[:, :1], out.shape))  # shared on axis 1
+    with pytest.raises(ValueError, match=r"Dropout '.*': noise_shape=\(None, 1\) has 2 entries"):
+        Dropout(0.5, noise_shape=(None, 1))(x, training=True)

@@ -125,6 +125,20 @@ class Activation(Layer):
 
 
 
+def resolve_noise_shape(layer, noise_shape, shape) -> tuple:
+    """`noise_shape` with its None entries replaced by the input's sizes (the input's
+    shape when `noise_shape` is None); a ValueError naming `layer` if the ranks differ."""
+    if noise_shape is None:
+        return tuple(shape)
+    if len(noise_shape) != len(shape):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': noise_shape={tuple(noise_shape)} has "
+            f"{len(noise_shape)} entries, but the input of shape {tuple(shape)} has rank "
+            f"{len(shape)}. Give one entry per axis (None: the input's size)."
+        )
+    return tuple(d if n is None else int(n) for d, n in zip(shape, noise_shape))
+
+
 def apply_dropout(x, rate: float, noise_shape=None):
     """`x` with its elements (or, with `noise_shape`, whole slices along the axes where
     `noise_shape` is 1) zeroed with probability `rate` and the rest scaled by
@@ -152,10 +166,8 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        shape = inputs.shape
-        if self.noise_shape is not None:
-            shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
-        return apply_dropout(inputs, self.rate, shape)
+        return apply_dropout(inputs, self.rate,
+                             resolve_noise_shape(self, self.noise_shape, inputs.shape))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jkeras.backend.random import next_key
 from jkeras.engine.legacy import legacy_args
 from jkeras.layers.activation_layers import ShapePreservingLayer
+from jkeras.layers.core import resolve_noise_shape
 
 __all__ = ["AlphaDropout", "GaussianDropout", "GaussianNoise"]
 
@@ -98,23 +99,12 @@ class AlphaDropout(ShapePreservingLayer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
 
-    def _concrete_noise_shape(self, shape) -> tuple:
-        if self.noise_shape is None:
-            return tuple(shape)
-        if len(self.noise_shape) != len(shape):
-            raise ValueError(
-                f"AlphaDropout '{self.name}': noise_shape={self.noise_shape} has "
-                f"{len(self.noise_shape)} entries, but the input of shape {tuple(shape)} has "
-                f"rank {len(shape)}. Give one entry per axis (None: the input's size)."
-            )
-        return tuple(d if n is None else int(n) for d, n in zip(shape, self.noise_shape))
-
     def call(self, inputs, training=False):
         inputs = self._float_input(inputs)
         if not training or self.rate == 0:
             return inputs
         dropped_value = -_SELU_ALPHA * _SELU_SCALE
-        shape = self._concrete_noise_shape(inputs.shape)
+        shape = resolve_noise_shape(self, self.noise_shape, inputs.shape)
         keep = jax.random.uniform(next_key(), shape) >= self.rate
         a = ((1.0 - self.rate) * (1.0 + self.rate * dropped_value ** 2)) ** -0.5
         b = -a * dropped_value * self.rate

@@ -15,6 +15,7 @@ from jkeras import regularizers
 from jkeras.backend.config import standardize_data_format
 from jkeras.engine.legacy import legacy_args
 from jkeras.layers.activation_layers import ShapePreservingLayer
+from jkeras.layers.convolutional import legacy_data_format
 from jkeras.layers.core import apply_dropout
 from jkeras.layers.noise import check_rate
 
@@ -65,11 +66,6 @@ class _SpatialDropout(ShapePreservingLayer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
-def _keras1_ordering(value):
-    # Keras 1's dim_ordering='default' meant the configured image format.
-    return None if value == "default" else standardize_data_format(value, "dim_ordering")
-
-
 class SpatialDropout1D(_SpatialDropout):
     """Drops entire 1D feature maps: inputs `(batch, steps, channels)`, one draw per
     (sample, channel). Keras 1 called `rate` `p`."""
@@ -89,7 +85,7 @@ class SpatialDropout2D(_SpatialDropout):
 
     _rank = 4
 
-    @legacy_args({"p": "rate", "dim_ordering": ("data_format", _keras1_ordering)},
+    @legacy_args({"p": "rate", "dim_ordering": ("data_format", legacy_data_format)},
                  include_common=False)
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)

@@ -208,9 +208,9 @@ class Normalization(ShapePreservingLayer):
             n = int(np.prod([x.shape[a] for a in reduce_axes])) if reduce_axes else 1
             if n == 0:
                 continue
-            b_mean = x.mean(axis=reduce_axes).reshape(self._stats_shape)
-            b_m2 = ((x - x.mean(axis=reduce_axes, keepdims=True)) ** 2).sum(
-                axis=reduce_axes).reshape(self._stats_shape)
+            mu = x.mean(axis=reduce_axes, keepdims=True)
+            b_mean = mu.reshape(self._stats_shape)
+            b_m2 = ((x - mu) ** 2).sum(axis=reduce_axes).reshape(self._stats_shape)
             if mean is None:
                 count, mean, m2 = n, b_mean, b_m2
             else:  # Chan et al.'s parallel update of mean and sum of squared deviations

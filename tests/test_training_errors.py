@@ -55,6 +55,13 @@ def test_unknown_dict_keys_list_valid_names(clf, data):
         clf.fit(x, {"out": y}, verbose=0)
     with pytest.raises(ValueError, match=r"loss.*\['prob'\].*probs"):
         clf.compile("sgd", {"prob": "mse"})
+    with pytest.raises(ValueError, match=r"metrics.*\['prob'\].*probs"):
+        clf.compile("sgd", "sparse_categorical_crossentropy", metrics={"prob": ["accuracy"]})
+    clf.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"sample_weight.*\['out'\].*Valid output names"):
+        clf.fit(x, y, sample_weight={"out": np.ones(len(y))}, verbose=0)
+    with pytest.raises(ValueError, match=r"class_weight.*\['out'\].*dict of class ids"):
+        clf.fit(x, y, class_weight={"out": {0: 1.0}}, verbose=0)
 
 
 def test_integer_labels_with_categorical_crossentropy(clf, data):

@@ -40,19 +40,26 @@ def loss_kind(loss) -> str:
     return ""
 
 
+def by_output_name(value: dict, names: list[str], what: str, model_name: str,
+                   default=None, hint: str = "") -> list:
+    """The values of a dict keyed by output name, in output order (`default` for
+    outputs it leaves out); a ValueError naming `what` for keys that name no output."""
+    unknown = [k for k in value if k not in names]
+    if unknown:
+        raise ValueError(
+            f"{what} has key(s) {unknown} that name no output of model '{model_name}'. "
+            f"Valid output names: {names}.{hint}"
+        )
+    return [value.get(k, default) for k in names]
+
+
 def _per_output(value, names: list[str], argument: str, model_name: str,
                 is_single, default=None) -> list:
     """Spreads a compile argument over the outputs (one value for all, a list in
     output order, or a dict by output name)."""
     n = len(names)
     if isinstance(value, dict):
-        unknown = [k for k in value if k not in names]
-        if unknown:
-            raise ValueError(
-                f"compile(): `{argument}` has key(s) {unknown} that name no output of model "
-                f"'{model_name}'. Valid output names: {names}."
-            )
-        return [value.get(k, default) for k in names]
+        return by_output_name(value, names, f"compile(): `{argument}`", model_name, default)
     if isinstance(value, (list, tuple)) and not is_single(value):
         if len(value) != n:
             raise ValueError(
@@ -155,17 +162,9 @@ class CompileConfig:
         if value is None:
             return [[] for _ in names]
         if isinstance(value, dict):
-            unknown = [k for k in value if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"compile(): `{argument}` has key(s) {unknown} that name no output of "
-                    f"model '{model_name}'. Valid output names: {names}."
-                )
-            out = []
-            for k in names:
-                v = value.get(k)
-                out.append([] if v is None else list(v) if isinstance(v, (list, tuple)) else [v])
-            return out
+            per = by_output_name(value, names, f"compile(): `{argument}`", model_name)
+            return [[] if v is None else list(v) if isinstance(v, (list, tuple)) else [v]
+                    for v in per]
         if not isinstance(value, (list, tuple)):
             value = [value]
         if n > 1 and len(value) == n and all(isinstance(v, (list, tuple)) or v is None

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 from jkeras.training import data_adapter as da
-from jkeras.training.compile_utils import loss_kind
+from jkeras.training.compile_utils import by_output_name, loss_kind
 
 _STANDARD_LOSSES = {
     "mean_squared_error", "mse", "mean_absolute_error", "mae",
@@ -101,13 +101,7 @@ class Standardizer:
         if y is None:
             return [None] * n
         if isinstance(y, dict):
-            unknown = [k for k in y if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"`{what}` has key(s) {unknown} that name no output of model "
-                    f"'{self.model.name}'. Valid output names: {names}."
-                )
-            return [y.get(k) for k in names]
+            return by_output_name(y, names, f"`{what}`", self.model.name)
         if isinstance(y, (list, tuple)) and not da.is_array_like(y):
             if n == 1 and (len(y) != 1 or not da.is_array_like(y[0])):
                 return [np.asarray(y)]
@@ -269,13 +263,7 @@ class Standardizer:
         if sw is None:
             per = [None] * len(names)
         elif isinstance(sw, dict):
-            unknown = [k for k in sw if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"`{what}` has key(s) {unknown} that name no output of model "
-                    f"'{self.model.name}'. Valid output names: {names}."
-                )
-            per = [sw.get(k) for k in names]
+            per = by_output_name(sw, names, f"`{what}`", self.model.name)
         elif isinstance(sw, (list, tuple)) and not da.is_array_like(sw) and (
                 len(names) > 1 or (len(sw) == 1 and da.is_array_like(sw[0]))):
             if len(sw) != len(names):
@@ -337,14 +325,9 @@ class Standardizer:
                 )
             per = list(class_weight)
         elif class_weight and all(isinstance(k, str) for k in class_weight):
-            unknown = [k for k in class_weight if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"class_weight has key(s) {unknown} that name no output of model "
-                    f"'{self.model.name}'. Valid output names: {names}. (For a single output, "
-                    f"use a dict of class ids: {{0: 1.0, 1: 5.0}}.)"
-                )
-            per = [class_weight.get(k) for k in names]
+            per = by_output_name(
+                class_weight, names, "class_weight", self.model.name,
+                hint=" (For a single output, use a dict of class ids: {0: 1.0, 1: 5.0}.)")
         else:
             if len(names) > 1:
                 raise ValueError(

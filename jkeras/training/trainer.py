@@ -307,14 +307,6 @@ class Trainer:
         self._build_metrics([tuple(a.shape) for a in std[1]])
         return std
 
-    def _standardize_arrays(self, x, y, sw, what_x="x", what_y="y", check_finite=True):
-        hx = da.map_structure(da.to_host, x)
-        self._prepare(hx)
-        std = self._standardize(hx, y, sw, what_x=what_x, what_y=what_y,
-                                check_finite=check_finite)
-        self._build_metrics([tuple(a.shape) for a in std[1]])
-        return std
-
     def _array_handler(self, xs, ys, sws, batch_size, shuffle, steps, pad, what_x="x"):
         n = da.num_rows(xs + ys + sws)
         if n == 0:

@@ -188,6 +188,31 @@ def test_mha_explicit_and_causal_masks(qv):
     np.testing.assert_allclose(w2, ref_w2, rtol=1e-4, atol=1e-5)
 
 
+def test_mha_sliding_window_and_gate(qv):
+    """Keras 3.15's newer arguments: a band of |i - j| < window positions, and a
+    sigmoid gate (its weights between key and value, as Keras orders them) on the heads."""
+    q, _ = qv
+    x = np.concatenate([q, q], axis=1)  # (2, 6, 4)
+    band = np.abs(np.arange(6)[:, None] - np.arange(6)[None]) < 2
+    layer = MultiHeadAttention(2, 3, sliding_window=2)
+    _, w = layer(x, x, return_attention_scores=True)
+    _, ref_w = _ref_mha(layer.get_weights(), x, x, mask=np.broadcast_to(band, (2, 6, 6)))
+    np.testing.assert_allclose(w, ref_w, rtol=1e-4, atol=1e-5)
+    gated = MultiHeadAttention(2, 3, use_gate=True, bias_initializer="glorot_uniform")
+    out = gated(x, x)
+    assert [v.path for v in gated.weights][:6] == [
+        "query/kernel", "query/bias", "key/kernel", "key/bias", "gate/kernel", "gate/bias"]
+    qk, qb, kk, kb, gk, gb, vk, vb, ok, ob = gated.get_weights()
+    _, ref_w = _ref_mha([qk, qb, kk, kb, vk, vb, ok, ob], x, x)
+    heads = np.einsum("bnts,bsnh->btnh", ref_w, np.einsum("bsd,dnh->bsnh", x, vk) + vb)
+    gate = 1 / (1 + np.exp(-(np.einsum("btd,dnh->btnh", x, gk) + gb)))
+    ref = np.einsum("btnh,nho->bto", heads * gate, ok) + ob
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+    assert MultiHeadAttention.from_config(gated.get_config()).use_gate
+    with pytest.raises(ValueError, match="sliding_window must be None or a positive integer"):
+        MultiHeadAttention(2, 3, sliding_window=0)
+
+
 def test_mha_keras_masks_in_cross_attention():
     qt = layers.Input((3,), dtype="int32")
     vt = layers.Input((4,), dtype="int32")

@@ -381,11 +381,13 @@ class MultiHeadAttention(Layer):
             self._sublayers.append(layer)
             return layer
 
-        if self.use_gate:
-            self._gate_dense = proj("gate", (int(query_shape[-1]), n, vd), (n, vd))
-        # public names, as Keras 3 saves them (layers/<mha>/query_dense/vars, ...)
+        # attribute names as Keras 3.15 saves them (layers/<mha>/query_dense/vars, ...,
+        # the gate under _gate_dense), in its weight order: query, key, (gate), value,
+        # output
         self.query_dense = proj("query", (int(query_shape[-1]), n, kd), (n, kd))
         self.key_dense = proj("key", (int(key_shape[-1]), n, kd), (n, kd))
+        if self.use_gate:
+            self._gate_dense = proj("gate", (int(query_shape[-1]), n, vd), (n, vd))
         self.value_dense = proj("value", (int(value_shape[-1]), n, vd), (n, vd))
         self.output_dense = proj("attention_output", (n, vd, *self._out_dims),
                                   self._out_dims)

@@ -43,6 +43,6 @@ objectives = losses  # Keras 1 name
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
     "callbacks", "config", "constraints", "datasets", "distribution", "initializers", "layers",
-    "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing", "random",
-    "regularizers", "saving", "utils",
+    "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing",
+    "random", "regularizers", "saving", "utils",
 ]

@@ -156,14 +156,19 @@ class Functional(Model):
 
     @property
     def input_names(self) -> list[str]:
+        """Names of `inputs`, in order: the keys of a dict of inputs (sorted, the
+        order of `inputs`), else the input layers' names."""
         if isinstance(self._inputs_struct, dict):
-            return list(self._inputs_struct)
+            return sorted(self._inputs_struct)
         return [t._keras_history[0].name for t in self.inputs]
 
     @property
     def output_names(self) -> list[str]:
+        """Names of `outputs`, in order: the keys of a dict of outputs (sorted, the
+        order of `outputs`, as Keras 3 flattens dicts), else the output layers'
+        names (made unique)."""
         if isinstance(self._outputs_struct, dict):
-            return list(self._outputs_struct)
+            return sorted(self._outputs_struct)
         names, seen = [], {}
         for t in self.outputs:
             n = t._keras_history[0].name
@@ -237,11 +242,20 @@ class Functional(Model):
             )
         return [inputs]
 
+    def pack_inputs(self, flat: list):
+        """Flat inputs (in `inputs` order) as `call` takes them."""
+        return flat[0] if len(flat) == 1 else list(flat)
+
+    def record_output_structure(self, outputs) -> list:
+        return flatten(outputs)
+
     def pack_outputs(self, flat: list):
-        """Arranges flat outputs in the structure the model was defined with."""
+        """Arranges flat outputs (in `outputs` order) in the structure the model was
+        defined with (a dict keeps the user's key order)."""
         s = self._outputs_struct
         if isinstance(s, dict):
-            return dict(zip(s.keys(), flat))
+            position = {k: i for i, k in enumerate(sorted(s))}
+            return {k: flat[position[k]] for k in s}
         if isinstance(s, list):
             return list(flat)
         return flat[0]

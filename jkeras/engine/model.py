@@ -8,6 +8,8 @@ reached through the methods here.
 
 from __future__ import annotations
 
+import jax
+
 from jkeras.engine.layer import Layer
 
 _FUNCTIONAL_KEYS = ("inputs", "outputs", "input", "output")
@@ -253,7 +255,28 @@ class Model(Layer):
 
     # flattened view used by the compiled functions ------------------------------
     def flatten_inputs(self, inputs) -> list:
-        return [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
+        """The leaves of a (nested) input structure, in `jax.tree_util` order (dicts
+        by sorted key); `pack_inputs` rebuilds the structure."""
+        leaves, treedef = jax.tree_util.tree_flatten(inputs)
+        self._input_treedef = treedef
+        return leaves
+
+    def pack_inputs(self, flat: list):
+        """The input structure last given to `flatten_inputs`, from its leaves."""
+        treedef = getattr(self, "_input_treedef", None)
+        if treedef is None or treedef.num_leaves != len(flat):
+            return flat[0] if len(flat) == 1 else list(flat)
+        return jax.tree_util.tree_unflatten(treedef, list(flat))
+
+    def record_output_structure(self, outputs) -> list:
+        """The leaves of the model's outputs; remembers their structure for
+        `pack_outputs`."""
+        leaves, self._output_treedef = jax.tree_util.tree_flatten(outputs)
+        return leaves
 
     def pack_outputs(self, flat: list):
+        """Flat outputs in the structure the model returns (a dict stays a dict)."""
+        treedef = getattr(self, "_output_treedef", None)
+        if treedef is not None and treedef.num_leaves == len(flat):
+            return jax.tree_util.tree_unflatten(treedef, list(flat))
         return flat[0] if len(flat) == 1 else list(flat)

@@ -24,11 +24,9 @@ from jkeras.training import data_adapter as da
 
 
 def _forward(model, variables, values, flat_inputs):
-    inputs = model.pack_inputs(flat_inputs) if hasattr(model, "pack_inputs") else (
-        flat_inputs[0] if len(flat_inputs) == 1 else list(flat_inputs)
-    )
+    inputs = model.pack_inputs(flat_inputs)
     outputs, _, _ = stateless_call(model, variables, values, inputs, training=False)
-    return jax.tree_util.tree_leaves(outputs)
+    return model.record_output_structure(outputs)
 
 
 class _PredictFunctions:

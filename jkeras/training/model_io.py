@@ -189,7 +189,7 @@ class ModelIO:
         outs = m(sample)
         if isinstance(outs, dict):
             self._out_kind = "dict"
-            self.output_names = list(outs)
+            self.output_names = sorted(outs)  # Keras 3 flattens dicts in key order
             flat = [outs[k] for k in self.output_names]
         elif isinstance(outs, (list, tuple)):
             self._out_kind = "list"

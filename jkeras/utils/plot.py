@@ -259,11 +259,7 @@ def _out_port(box: _Box, op, node_index: int, tensor_index: int) -> _Box:
     """The innermost box that produces output `tensor_index` of `op`'s node."""
     if box.inner is None:
         return box
-    struct = op._outputs_struct
-    k = tensor_index
-    if isinstance(struct, dict):
-        keys = list(struct)
-        k = keys.index(sorted(keys)[tensor_index]) if tensor_index < len(keys) else 0
+    k = tensor_index  # a node's outputs and the model's `outputs` share one order
     if k >= len(op.outputs):
         return box
     inner_t = op.outputs[k]

@@ -159,32 +159,26 @@ def test_interactive_logging_switch_routes_progress_to_the_logger(capsys, caplog
 
 
 # --- california housing ------------------------------------------------------------------------
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("JKERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("JKERAS_OFFLINE", "1")
-    folder = tmp_path / "datasets"
-    folder.mkdir()
-    return folder
-
-
-def test_california_housing_versions_split_and_shuffle(home):
+def test_california_housing_versions_split_and_shuffle(tmp_path):
     x = np.arange(700 * 8, dtype=np.float32).reshape(700, 8)
     y = np.arange(700, dtype=np.float32) * 1000
-    np.savez(home / "california_housing.npz", x=x, y=y)
-    (a, b), (c, d) = california_housing.load_data(test_split=0.2, seed=113)
+    path = str(tmp_path / "california_housing.npz")  # an absolute path is read as it is
+    np.savez(path, x=x, y=y)
+    (a, b), (c, d) = california_housing.load_data(path=path, test_split=0.2, seed=113)
     idx = np.arange(700)
     np.random.RandomState(113).shuffle(idx)
     assert a.shape == (560, 8) and c.shape == (140, 8)
     np.testing.assert_array_equal(np.concatenate([b, d]), y[idx])
     np.testing.assert_array_equal(a, x[idx[:560]])
-    (a, b), (c, d) = california_housing.load_data(version="small", test_split=0.5, seed=1)
+    (a, b), (c, d) = california_housing.load_data("small", path, test_split=0.5, seed=1)
     assert len(a) == len(c) == 300 and set(np.concatenate([b, d])) == set(y[:600])
     with pytest.raises(ValueError, match="'small' or 'large'"):
         california_housing.load_data(version="medium")
 
 
-def test_california_housing_missing_file_names_url(home):
+def test_california_housing_missing_file_names_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("JKERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("JKERAS_OFFLINE", "1")
     with pytest.raises(DatasetUnavailableError,
                        match=r"(?s)tf-keras-datasets/california_housing\.npz.*put it at"):
         california_housing.load_data()

@@ -7,7 +7,7 @@ import wave
 
 import numpy as np
 
-from jkeras.utils.batch_dataset import BatchDataset, default_workers
+from jkeras.utils.batch_dataset import FileDataset
 from jkeras.utils.directory_index import check_batch_size, dataset_subsets
 
 AUDIO_FORMATS = (".wav",)
@@ -61,15 +61,12 @@ def fit_length(x: np.ndarray, length: int) -> np.ndarray:
     return np.concatenate([x, np.zeros((length - len(x), x.shape[1]), x.dtype)])
 
 
-class AudioDataset(BatchDataset):
+class AudioDataset(FileDataset):
     """Audio float32 `(batch, frames, channels)` and labels, decoded when asked for."""
 
     def __init__(self, file_paths, labels, sampling_rate, output_sequence_length, ragged,
                  batch_size, shuffle, seed, class_names):
-        super().__init__(len(file_paths), batch_size, shuffle=shuffle, seed=seed,
-                         workers=default_workers(), class_names=class_names,
-                         file_paths=file_paths)
-        self.labels = labels
+        super().__init__(file_paths, labels, batch_size, shuffle, seed, class_names)
         self.sampling_rate = sampling_rate
         self.output_sequence_length = output_sequence_length
         self.ragged = ragged
@@ -95,7 +92,7 @@ class AudioDataset(BatchDataset):
         else:
             longest = max(len(c) for c in clips)
             audio = np.stack([fit_length(c, longest) for c in clips])
-        return audio if self.labels is None else (audio, self.labels[indices])
+        return self.with_labels(audio, indices)
 
 
 def audio_dataset_from_directory(directory, labels="inferred", label_mode="int",

@@ -166,3 +166,18 @@ class BatchDataset(_Dataset):
         if self.class_names is not None:
             parts.insert(1, f"{len(self.class_names)} classes")
         return f"<{type(self).__name__}: {', '.join(parts)}, {len(self)} batches>"
+
+
+class FileDataset(BatchDataset):
+    """A `BatchDataset` of files (read in `default_workers()` threads) with
+    optional labels (an array, one row per file)."""
+
+    def __init__(self, file_paths, labels, batch_size, shuffle: bool, seed, class_names):
+        super().__init__(len(file_paths), batch_size, shuffle=shuffle, seed=seed,
+                         workers=default_workers(), class_names=class_names,
+                         file_paths=file_paths)
+        self.labels = labels
+
+    def with_labels(self, inputs, indices: np.ndarray):
+        """`(inputs, labels of indices)`, or `inputs` for an unlabeled dataset."""
+        return inputs if self.labels is None else (inputs, self.labels[indices])

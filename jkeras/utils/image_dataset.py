@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from jkeras.backend.config import standardize_data_format
-from jkeras.utils.batch_dataset import BatchDataset, default_workers
+from jkeras.utils.batch_dataset import FileDataset, default_workers
 from jkeras.utils.directory_index import check_batch_size, check_format, dataset_subsets
 from jkeras.utils.image_resize import (
     aspect_crop_box,
@@ -23,17 +23,14 @@ _FN = "image_dataset_from_directory"
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
-class ImageDataset(BatchDataset):
+class ImageDataset(FileDataset):
     """Images (float32, (height, width, channels) or channels first) and their
     labels, decoded from `file_paths` when a batch is asked for."""
 
     def __init__(self, file_paths, labels, image_size, num_channels: int, interpolation: str,
                  data_format: str, crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool,
                  batch_size, shuffle: bool, seed, class_names):
-        super().__init__(len(file_paths), batch_size, shuffle=shuffle, seed=seed,
-                         workers=default_workers(), class_names=class_names,
-                         file_paths=file_paths)
-        self.labels = labels
+        super().__init__(file_paths, labels, batch_size, shuffle, seed, class_names)
         self.image_size = image_size
         self.num_channels = num_channels
         self.interpolation = interpolation
@@ -63,20 +60,22 @@ class ImageDataset(BatchDataset):
     def load(self, indices: np.ndarray):
         paths = [self.file_paths[i] for i in indices]
         images = [self.read(p) for p in paths]
-        shapes = {im.shape for im in images}
-        if len(shapes) > 1:  # only with image_size=None
-            first = images[0].shape
-            other = next(i for i, im in enumerate(images) if im.shape != first)
-            raise ValueError(
-                f"{_FN}: with image_size=None all images of a batch must have the same size, "
-                f"but {paths[0]} is {first[0]}x{first[1]} and {paths[other]} is "
-                f"{images[other].shape[0]}x{images[other].shape[1]}. Pass image_size=(height, "
-                f"width) to resize them, or batch_size=None."
-            )
+        for path, im in zip(paths, images):  # differ only with image_size=None
+            if im.shape != images[0].shape:
+                raise _mixed_sizes(paths[0], images[0].shape[:2], path, im.shape[:2])
         x = np.stack(images)
         if self.data_format == "channels_first":
             x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        return x if self.labels is None else (x, self.labels[indices])
+        return self.with_labels(x, indices)
+
+
+def _mixed_sizes(path_a: str, hw_a, path_b: str, hw_b) -> ValueError:
+    return ValueError(
+        f"{_FN}: image_size=None keeps the images' own size, so they must all have the same "
+        f"size to be batched, but {path_a} is {hw_a[0]}x{hw_a[1]} and {path_b} is "
+        f"{hw_b[0]}x{hw_b[1]} (height x width). Pass image_size=(height, width) to resize "
+        f"them, or batch_size=None."
+    )
 
 
 def _check_same_size(paths: list[str]) -> None:
@@ -94,14 +93,9 @@ def _check_same_size(paths: list[str]) -> None:
 
     with ThreadPoolExecutor(max_workers=default_workers()) as pool:
         sizes = list(pool.map(size_of, paths))
-    for path, size in zip(paths, sizes):
-        if size != sizes[0]:
-            raise ValueError(
-                f"{_FN}: image_size=None keeps the images' own size, so they must all have the "
-                f"same size to be batched, but {paths[0]} is {sizes[0][1]}x{sizes[0][0]} and "
-                f"{path} is {size[1]}x{size[0]} (height x width). Pass image_size=(height, "
-                f"width) to resize them, or batch_size=None."
-            )
+    for path, (width, height) in zip(paths, sizes):
+        if (width, height) != sizes[0]:
+            raise _mixed_sizes(paths[0], sizes[0][::-1], path, (height, width))
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from jkeras.utils.batch_dataset import BatchDataset, default_workers
+from jkeras.utils.batch_dataset import FileDataset
 from jkeras.utils.directory_index import check_batch_size, check_format, dataset_subsets
 
 TEXT_FORMATS = (".txt",)
 _FN = "text_dataset_from_directory"
 
 
-class TextDataset(BatchDataset):
+class TextDataset(FileDataset):
     """The contents of text files (numpy object arrays of `str`) and their labels."""
 
     def __init__(self, file_paths, labels, max_length, batch_size, shuffle, seed, class_names):
-        super().__init__(len(file_paths), batch_size, shuffle=shuffle, seed=seed,
-                         workers=default_workers(), class_names=class_names,
-                         file_paths=file_paths)
-        self.labels = labels
+        super().__init__(file_paths, labels, batch_size, shuffle, seed, class_names)
         self.max_length = max_length
 
     def read(self, path: str) -> str:
@@ -31,7 +28,7 @@ class TextDataset(BatchDataset):
     def load(self, indices: np.ndarray):
         texts = np.empty(len(indices), dtype=object)
         texts[:] = [self.read(self.file_paths[i]) for i in indices]
-        return texts if self.labels is None else (texts, self.labels[indices])
+        return self.with_labels(texts, indices)
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jkeras.backend.interactive_logging import print_msg
 from jkeras.callbacks.callback import Callback
 
 
@@ -41,7 +42,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self._new_bar(self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):

@@ -11,6 +11,7 @@ file raises `DatasetUnavailableError` naming the file and where to put it.
 
 from jkeras.datasets import (
     boston_housing,
+    california_housing,
     cifar10,
     cifar100,
     digits,
@@ -25,4 +26,5 @@ from jkeras.datasets._files import DatasetUnavailableError, datasets_dir, get_fi
 __all__ = [
     "DatasetUnavailableError", "boston_housing", "cifar10", "cifar100", "datasets_dir",
     "digits", "easy_vqa", "fashion_mnist", "get_file", "imdb", "mnist", "reuters",
+    "california_housing",
 ]

@@ -4,7 +4,9 @@ On a terminal (stdout is a TTY) the bar is redrawn in place with rich, at most
 every `interval` seconds; elsewhere (CI logs, notebooks, files) it prints plain
 lines without control codes: the final line of each epoch, and a progress line
 every `plain_interval` seconds for long epochs. `verbose=2` prints only the
-final line. Values are shown as given (fit passes running means).
+final line. Values are shown as given (fit passes running means). With
+interactive logging disabled (`jkeras.utils.disable_interactive_logging`) the
+plain lines go to the ``jkeras`` logger instead of stdout.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import sys
 import time
 
 import numpy as np
+
+from jkeras.backend.interactive_logging import is_interactive_logging_enabled, print_msg
 
 
 def format_value(v) -> str:
@@ -75,6 +79,10 @@ class Progbar:
         self._drawn = False
         self._finished = False
 
+    def _in_place(self) -> bool:
+        """Whether the bar is redrawn in place (a terminal, interactive logging)."""
+        return self._dynamic and is_interactive_logging_enabled()
+
     def should_draw(self, current: int, finalize: bool | None = None) -> bool:
         """Whether an `update(current, ...)` now would draw (so callers can skip
         fetching values otherwise)."""
@@ -87,7 +95,7 @@ class Progbar:
         if self.verbose != 1:
             return False
         now = time.perf_counter()
-        if self._dynamic:
+        if self._in_place():
             return now - self._last_draw >= self.interval
         return now - self._last_plain >= self.plain_interval
 
@@ -118,12 +126,10 @@ class Progbar:
         self._last_plain = now
         if finalize:
             self._finished = True
-        if self._dynamic and self.verbose == 1:
+        if self.verbose == 1 and self._in_place():
             self._draw_rich(current, finalize, now)
         else:
-            line = self._plain_line(current, finalize, now)
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            print_msg(self._plain_line(current, finalize, now))
 
     def add(self, n: int, values=None) -> None:
         self.update(self._seen + n, values)

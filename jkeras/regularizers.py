@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 
 from jkeras.backend.by_name import get_by_name, serialize_object
@@ -91,19 +93,22 @@ class OrthogonalRegularizer(Regularizer):
             raise ValueError(
                 f"OrthogonalRegularizer needs a rank-2 weight, got shape {tuple(x.shape)}."
             )
-        vectors = x if self.mode == "rows" else x.T
-        norms = jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(vectors), axis=1, keepdims=True),
-                                     1e-12))
-        vectors = vectors / norms
-        size = vectors.shape[0]
-        if size < 2:
+        if x.shape[0 if self.mode == "rows" else 1] < 2:
             return jnp.zeros((), x.dtype)
-        off_diagonal = jnp.abs(vectors @ vectors.T) * (1.0 - jnp.eye(size, dtype=x.dtype))
-        pairs = size * (size - 1) / 2.0
-        return self.factor * 0.5 * jnp.sum(off_diagonal) / pairs
+        return _orthogonality_penalty(x, self.factor, self.mode == "rows")
 
     def get_config(self):
         return {"factor": self.factor, "mode": self.mode}
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _orthogonality_penalty(x, factor, rows: bool):
+    vectors = x if rows else x.T
+    norms = jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(vectors), axis=1, keepdims=True), 1e-12))
+    vectors = vectors / norms
+    size = vectors.shape[0]
+    off_diagonal = jnp.abs(vectors @ vectors.T) * (1.0 - jnp.eye(size, dtype=x.dtype))
+    return factor * 0.5 * jnp.sum(off_diagonal) / (size * (size - 1) / 2.0)
 
 
 orthogonal_regularizer = OrthogonalRegularizer  # Keras 3: the lower-case name is the class

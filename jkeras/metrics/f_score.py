@@ -9,8 +9,10 @@ the first batch (eagerly), or by `build_from_shapes` before compiled use
 
 from __future__ import annotations
 
+import functools
 import numbers
 
+import jax
 import jax.numpy as jnp
 
 from jkeras.backend import config as _config
@@ -50,6 +52,41 @@ def _row_weights(sample_weight, dtype):
         return None
     w = jnp.asarray(sample_weight).astype(dtype)
     return w.reshape(-1, 1) if w.ndim <= 1 else w
+
+
+# Compiled once per shapes and options (eagerly this replaces one compilation per
+# operation); inlined under an outer jit.
+@functools.partial(jax.jit, static_argnames=("threshold", "axis", "dtype"))
+def _fbeta_counts(y_true, y_pred, sample_weight, *, threshold, axis, dtype):
+    """Weighted (true positives, false positives, false negatives, support) of a batch."""
+    if threshold is None:
+        top = jnp.max(y_pred, axis=-1, keepdims=True)
+        predicted = (y_pred >= top) & (jnp.abs(y_pred) > 1e-9)
+    else:
+        predicted = y_pred > threshold
+    predicted = predicted.astype(dtype)
+    weights = _row_weights(sample_weight, dtype)
+
+    def total(values):
+        if weights is not None:
+            values = values * weights
+        return jnp.sum(values, axis=axis)
+
+    return (total(predicted * y_true), total(predicted * (1.0 - y_true)),
+            total((1.0 - predicted) * y_true), total(y_true))
+
+
+@functools.partial(jax.jit, static_argnames=("beta", "average", "eps"))
+def _fbeta_result(tp, fp, fn, support, *, beta, average, eps):
+    precision = tp / (tp + fp + eps)
+    recall = tp / (tp + fn + eps)
+    b2 = beta ** 2
+    score = (1.0 + b2) * precision * recall / (b2 * precision + recall + eps)
+    if average == "weighted":
+        return jnp.sum(score * support / (jnp.sum(support) + eps))
+    if average is not None:
+        return jnp.mean(score)
+    return score
 
 
 class FBetaScore(Metric):
@@ -103,40 +140,19 @@ class FBetaScore(Metric):
         if not self._built:
             _check_building(self)
             self.build_from_shapes(y_true.shape, y_pred.shape)
-        if self.threshold is None:
-            top = jnp.max(y_pred, axis=-1, keepdims=True)
-            predicted = (y_pred >= top) & (jnp.abs(y_pred) > 1e-9)
-        else:
-            predicted = y_pred > self.threshold
-        predicted = predicted.astype(self.dtype)
-        weights = _row_weights(sample_weight, self.dtype)
-
-        def total(values):
-            if weights is not None:
-                values = values * weights
-            return jnp.sum(values, axis=self.axis)
-
-        for var, values in ((self.true_positives, predicted * y_true),
-                            (self.false_positives, predicted * (1.0 - y_true)),
-                            (self.false_negatives, (1.0 - predicted) * y_true),
-                            (self.intermediate_weights, y_true)):
-            var.assign(var.value + total(values))
+        counts = _fbeta_counts(y_true, y_pred, None if sample_weight is None else
+                               jnp.asarray(sample_weight), threshold=self.threshold,
+                               axis=self.axis, dtype=jnp.dtype(self.dtype).name)
+        for var, delta in zip((self.true_positives, self.false_positives, self.false_negatives,
+                               self.intermediate_weights), counts):
+            var.assign(var.value + delta)
 
     def result(self):
         if not self._built:
             return jnp.asarray(0.0, self.dtype)
-        eps = _config.epsilon()
-        tp = self.true_positives.value
-        precision = tp / (tp + self.false_positives.value + eps)
-        recall = tp / (tp + self.false_negatives.value + eps)
-        b2 = self.beta ** 2
-        score = (1.0 + b2) * precision * recall / (b2 * precision + recall + eps)
-        if self.average == "weighted":
-            support = self.intermediate_weights.value
-            return jnp.sum(score * support / (jnp.sum(support) + eps))
-        if self.average is not None:
-            return jnp.mean(score)
-        return score
+        return _fbeta_result(self.true_positives.value, self.false_positives.value,
+                             self.false_negatives.value, self.intermediate_weights.value,
+                             beta=self.beta, average=self.average, eps=_config.epsilon())
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self._dtype, "average": self.average,

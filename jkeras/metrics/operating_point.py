@@ -7,6 +7,9 @@ the confusion-matrix machinery of `confusion.py`.
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 
 from jkeras.metrics.base import divide_no_nan
@@ -24,6 +27,17 @@ def _check_rate(owner: str, arg: str, value) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{owner}: {arg} must be in [0, 1], got {value!r}.")
     return value
+
+
+@functools.partial(jax.jit, static_argnames=("constraint", "objective"))
+def _best_under_floor(tp, fp, tn, fn, floor, *, constraint, objective):
+    """The largest `objective` rate among thresholds whose `constraint` rate is
+    at least `floor` (0 when none is)."""
+    recall = divide_no_nan(tp, tp + fn)
+    rates = {"sensitivity": recall, "recall": recall,
+             "specificity": divide_no_nan(tn, tn + fp), "precision": divide_no_nan(tp, tp + fp)}
+    feasible = rates[constraint] >= floor
+    return jnp.max(jnp.where(feasible, rates[objective], 0.0), initial=0.0)
 
 
 class _OperatingPoint(_ConfusionBase):
@@ -49,18 +63,11 @@ class _OperatingPoint(_ConfusionBase):
         self._clip_predictions = num_thresholds > 1
         super().__init__(thresholds=thresholds, name=name, dtype=dtype, class_id=class_id)
 
-    def _rates(self) -> dict:
-        tp, fp = self.true_positives.value, self.false_positives.value
-        tn, fn = self.true_negatives.value, self.false_negatives.value
-        recall = divide_no_nan(tp, tp + fn)
-        return {"sensitivity": recall, "recall": recall,
-                "specificity": divide_no_nan(tn, tn + fp),
-                "precision": divide_no_nan(tp, tp + fp)}
-
     def result(self):
-        rates = self._rates()
-        feasible = rates[self._constraint] >= self.value
-        return jnp.max(jnp.where(feasible, rates[self._objective], 0.0), initial=0.0)
+        return _best_under_floor(self.true_positives.value, self.false_positives.value,
+                                 self.true_negatives.value, self.false_negatives.value,
+                                 float(self.value), constraint=self._constraint,
+                                 objective=self._objective)
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self._dtype, "class_id": self.class_id,

@@ -7,6 +7,9 @@ first batch (eagerly) or by `build_from_shapes` before compiled use.
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 
 from jkeras.losses import squeeze_or_expand_to_same_rank
@@ -14,6 +17,41 @@ from jkeras.metrics.base import Metric
 from jkeras.metrics.f_score import _check_2d, _check_building
 
 _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+
+@jax.jit  # once per shapes eagerly; inlined under an outer jit
+def _r2_sums(y_true, y_pred, sample_weight):
+    """Per column: weighted sum of y, of y**2, of squared errors, of weights;
+    and the number of rows with a non-zero weight."""
+    if sample_weight is None:
+        weights = jnp.ones(y_true.shape, y_true.dtype)
+    else:
+        weights = sample_weight[:, None] if sample_weight.ndim == 1 else sample_weight
+        weights = jnp.broadcast_to(weights, y_true.shape)
+    weighted = y_true * weights
+    rows = jnp.sum(jnp.any(weights != 0, axis=tuple(range(1, weights.ndim))))
+    return (jnp.sum(weighted, axis=0), jnp.sum(y_true * weighted, axis=0),
+            jnp.sum(jnp.square(y_true - y_pred) * weights, axis=0), jnp.sum(weights, axis=0),
+            rows)
+
+
+@functools.partial(jax.jit, static_argnames=("aggregation", "num_regressors"))
+def _r2_result(total_y, total_y2, residual, count, n, *, aggregation, num_regressors):
+    mean = total_y / count
+    total = total_y2 - total_y * mean
+    scores = 1.0 - residual / total
+    scores = jnp.where(jnp.isinf(scores), 0.0, scores)
+    if aggregation == "uniform_average":
+        score = jnp.mean(scores)
+    elif aggregation == "variance_weighted_average":
+        score = jnp.sum(total * scores) / jnp.sum(total)
+    else:
+        score = scores
+    p = num_regressors
+    if p:
+        denominator = jnp.where(n - p - 1.0 > 0, n - p - 1.0, 1.0)
+        score = jnp.where(n - 1.0 > p, 1.0 - (1.0 - score) * (n - 1.0) / denominator, score)
+    return score
 
 
 class R2Score(Metric):
@@ -68,42 +106,19 @@ class R2Score(Metric):
         if not self._built:
             _check_building(self)
             self.build_from_shapes(y_true.shape, y_pred.shape)
-        if sample_weight is None:
-            weights = jnp.ones(y_true.shape, self.dtype)
-        else:
-            weights = jnp.asarray(sample_weight).astype(self.dtype)
-            if weights.ndim == 1:
-                weights = weights[:, None]
-            weights = jnp.broadcast_to(weights, y_true.shape)
-        weighted = y_true * weights
-        self.sum.assign(self.sum.value + jnp.sum(weighted, axis=0))
-        self.squared_sum.assign(self.squared_sum.value + jnp.sum(y_true * weighted, axis=0))
-        self.total_mse.assign(self.total_mse.value
-                              + jnp.sum(jnp.square(y_true - y_pred) * weights, axis=0))
-        self.count.assign(self.count.value + jnp.sum(weights, axis=0))
-        rows = jnp.sum(jnp.any(weights != 0, axis=tuple(range(1, weights.ndim))))
-        self.num_samples.assign(self.num_samples.value + rows.astype(self.dtype))
+        sums = _r2_sums(y_true, y_pred, None if sample_weight is None else
+                        jnp.asarray(sample_weight).astype(self.dtype))
+        for var, delta in zip((self.sum, self.squared_sum, self.total_mse, self.count,
+                               self.num_samples), sums):
+            var.assign(var.value + delta.astype(var.dtype))
 
     def result(self):
         if not self._built:
             return jnp.asarray(0.0, self.dtype)
-        mean = self.sum.value / self.count.value
-        total = self.squared_sum.value - self.sum.value * mean
-        scores = 1.0 - self.total_mse.value / total
-        scores = jnp.where(jnp.isinf(scores), 0.0, scores)
-        if self.class_aggregation == "uniform_average":
-            score = jnp.mean(scores)
-        elif self.class_aggregation == "variance_weighted_average":
-            score = jnp.sum(total * scores) / jnp.sum(total)
-        else:
-            score = scores
-        p = float(self.num_regressors)
-        if p:
-            n = self.num_samples.value
-            adjusted = 1.0 - (1.0 - score) * (n - 1.0) / jnp.where(n - p - 1.0 > 0,
-                                                                    n - p - 1.0, 1.0)
-            score = jnp.where(n - 1.0 > p, adjusted, score)
-        return score
+        return _r2_result(self.sum.value, self.squared_sum.value, self.total_mse.value,
+                          self.count.value, self.num_samples.value,
+                          aggregation=self.class_aggregation,
+                          num_regressors=float(self.num_regressors))
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self._dtype,

@@ -206,6 +206,15 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+# Keras 3 spells the classes in lower case too (the same objects) and adds two aliases.
+zeros, ones, constant = Zeros, Ones, Constant
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, \
+    HeUniform
+lecun_normal, lecun_uniform = LecunNormal, LecunUniform
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+
 _ALIASES = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
     "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
@@ -213,7 +222,8 @@ _ALIASES = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
-    "identity": Identity,
+    "identity": Identity, "IdentityInitializer": Identity,
+    "OrthogonalInitializer": Orthogonal,
 }
 _CLASSES = {c.__name__: c for c in set(_ALIASES.values())}
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
+import jax
 import jax.numpy as jnp
 
 from jkeras.backend.by_name import get_by_name, serialize_object
@@ -64,7 +68,54 @@ def l1_l2(l1=0.01, l2=0.01):  # noqa: D103
     return L1L2(l1, l2)
 
 
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (`mode="rows"`) or columns (`mode="columns"`) of a 2D
+    weight towards mutual orthogonality: factor * mean over distinct pairs of
+    |cosine similarity| (computed as 0.5 * sum of the off-diagonal |products| of
+    the L2-normalized vectors / number of pairs). A single row/column gives 0."""
+
+    def __init__(self, factor=0.01, mode="rows"):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or \
+                not math.isfinite(factor) or factor < 0:
+            raise ValueError(
+                f"OrthogonalRegularizer: factor must be a non-negative float, got {factor!r}."
+            )
+        if mode not in ("rows", "columns"):
+            raise ValueError(
+                f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}."
+            )
+        self.factor = float(factor)
+        self.mode = mode
+
+    def __call__(self, x):
+        x = jnp.asarray(getattr(x, "value", x))
+        if x.ndim != 2:
+            raise ValueError(
+                f"OrthogonalRegularizer needs a rank-2 weight, got shape {tuple(x.shape)}."
+            )
+        if x.shape[0 if self.mode == "rows" else 1] < 2:
+            return jnp.zeros((), x.dtype)
+        return _orthogonality_penalty(x, self.factor, self.mode == "rows")
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _orthogonality_penalty(x, factor, rows: bool):
+    vectors = x if rows else x.T
+    norms = jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(vectors), axis=1, keepdims=True), 1e-12))
+    vectors = vectors / norms
+    size = vectors.shape[0]
+    off_diagonal = jnp.abs(vectors @ vectors.T) * (1.0 - jnp.eye(size, dtype=x.dtype))
+    return factor * 0.5 * jnp.sum(off_diagonal) / (size * (size - 1) / 2.0)
+
+
+orthogonal_regularizer = OrthogonalRegularizer  # Keras 3: the lower-case name is the class
+
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
+            "orthogonal_regularizer": OrthogonalRegularizer,
+            "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
 def get(identifier):

@@ -44,7 +44,21 @@ from jkeras.metrics.confusion import (
     TrueNegatives,
     TruePositives,
 )
+from jkeras.metrics.correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
+from jkeras.metrics.f_score import F1Score, FBetaScore
 from jkeras.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from jkeras.metrics.operating_point import (
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+)
+from jkeras.metrics.r2 import R2Score
 from jkeras.metrics.regression import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -78,6 +92,9 @@ categorical_hinge = _losses.categorical_hinge
 kl_divergence = kld = KLD = kullback_leibler_divergence = _losses.kl_divergence
 poisson = _losses.poisson
 log_cosh = logcosh = _losses.log_cosh
+binary_focal_crossentropy = _losses.binary_focal_crossentropy
+categorical_focal_crossentropy = _losses.categorical_focal_crossentropy
+huber = _losses.huber
 
 _CLASS_LIST = [
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
@@ -88,9 +105,13 @@ _CLASS_LIST = [
     CategoricalCrossentropy, SparseCategoricalCrossentropy, AUC, Precision, Recall,
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, IoU, MeanIoU, BinaryIoU,
     OneHotIoU, OneHotMeanIoU,
+    ConcordanceCorrelation, PearsonCorrelation, F1Score, FBetaScore, R2Score,
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
 ]
 _CLASSES = {c.__name__: c for c in _CLASS_LIST}
-_NEEDS_ARGS = {Metric, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU}
+_NEEDS_ARGS = {Metric, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+               PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+               SpecificityAtSensitivity}
 
 # name -> class (instantiated with name=<the string>)
 _NAMES: dict[str, type] = {
@@ -108,7 +129,7 @@ _NAMES.update({
     "kld": KLDivergence, "KLD": KLDivergence, "kullback_leibler_divergence": KLDivergence,
     "bce": BinaryCrossentropy, "cce": CategoricalCrossentropy,
     "crossentropy": CategoricalCrossentropy, "ce": CategoricalCrossentropy,
-    "auc": AUC, "binary_iou": BinaryIoU,
+    "auc": AUC, "binary_iou": BinaryIoU, "fbeta_score": FBetaScore,
 })
 
 _FUNCTION_CLASS: dict[Callable, type] = {
@@ -126,6 +147,7 @@ _FUNCTION_CLASS: dict[Callable, type] = {
     _losses.poisson: Poisson, _losses.binary_crossentropy: BinaryCrossentropy,
     _losses.categorical_crossentropy: CategoricalCrossentropy,
     _losses.sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    pearson_correlation: PearsonCorrelation, concordance_correlation: ConcordanceCorrelation,
 }
 
 JIT_SAFE_FUNCTIONS.update(_FUNCTION_CLASS)
@@ -138,6 +160,8 @@ _FUNCTIONS: dict[str, Callable] = {
     "top_k_categorical_accuracy": top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
     "cosine_similarity": cosine_similarity,
+    "pearson_correlation": pearson_correlation,
+    "concordance_correlation": concordance_correlation,
 }
 
 
@@ -303,6 +327,10 @@ def deserialize(config, custom_objects: dict | None = None) -> Metric:
 
 
 __all__ = [
+    "ConcordanceCorrelation", "F1Score", "FBetaScore", "PearsonCorrelation", "PrecisionAtRecall",
+    "R2Score", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+    "binary_focal_crossentropy", "categorical_focal_crossentropy", "concordance_correlation",
+    "huber", "pearson_correlation",
     "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
     "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity",
     "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLD", "KLDivergence", "LogCoshError",

@@ -134,6 +134,7 @@ _ATTRS = {"tp": "true_positives", "fp": "false_positives", "tn": "true_negatives
 
 class _ConfusionBase(Metric):
     _keys: tuple = ()
+    _clip_predictions = False  # clip y_pred to [0, 1] (Keras does with evenly spaced thresholds)
 
     def __init__(self, thresholds=None, name=None, dtype=None, default_threshold=0.5,
                  top_k=None, class_id=None):
@@ -153,7 +154,8 @@ class _ConfusionBase(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         counts = confusion_counts(y_true, y_pred, self.thresholds, sample_weight,
-                                  top_k=self.top_k, class_id=self.class_id, dtype=self.dtype)
+                                  top_k=self.top_k, class_id=self.class_id,
+                                  clip_predictions=self._clip_predictions, dtype=self.dtype)
         for key in self._keys:
             var = self._var(key)
             var.assign(var.value + counts[key])
@@ -298,6 +300,13 @@ class AUC(Metric):
         self.true_negatives = self.add_variable(shape, "zeros", name="true_negatives")
         self.false_negatives = self.add_variable(shape, "zeros", name="false_negatives")
         self._built = True
+
+    def build_from_shapes(self, y_true_shape, y_pred_shape) -> None:
+        """Creates the per-label state of a multi-label AUC from the output
+        shape (so that compiled training works without `num_labels`)."""
+        dims = tuple(y_pred_shape or ())[1:]
+        if not self._built and None not in dims:
+            self._build(int(np.prod(dims)) if dims else 1)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_pred = jnp.asarray(y_pred)

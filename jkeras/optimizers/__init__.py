@@ -1,7 +1,8 @@
 """Optimizers (optax underneath) with Keras's API, and learning-rate schedules.
 
 `get(identifier)` returns an optimizer from a name ('sgd', 'rmsprop', 'adam',
-'adamw', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion'; any case), an
+'adamw', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion', 'adafactor', 'ftrl',
+'lamb', 'muon', 'schedulefreeadamw'; any case), an
 instance (returned as is), a class, or a config dict. `LossScaleOptimizer`
 (dynamic loss scaling for float16, also `jkeras.mixed_precision.LossScaleOptimizer`)
 is here as in Keras 3; configs with class_name 'LossScaleOptimizer' deserialize.
@@ -22,9 +23,13 @@ from jkeras.optimizers.algorithms import (
     RMSprop,
 )
 from jkeras.optimizers.base import Optimizer, OptimizerState
+from jkeras.optimizers.multi import MultiOptimizer, OptimizerMap
+from jkeras.optimizers.specialized import Adafactor, Ftrl, Lamb, Muon, ScheduleFreeAdamW
 
 _CLASSES = {c.__name__.lower(): c for c in (
-    SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion)}
+    SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion,
+    Adafactor, Ftrl, Lamb, Muon, ScheduleFreeAdamW)}
+_CLASSES_WITH_ARGS = {"multioptimizer": MultiOptimizer}  # deserialize only: need a map
 
 # Keras 1/2 lowercase aliases of the classes.
 sgd = SGD
@@ -93,13 +98,14 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Optimizer:
             f"Invalid optimizer config {config!r}: expected a dict with 'class_name'."
         )
     name = config["class_name"]
-    cls = custom_objects.get(name) or _class(name)
+    cls = custom_objects.get(name) or _class(name) or _CLASSES_WITH_ARGS.get(str(name).lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer class {name!r}. Valid names: {sorted(_CLASSES)}.")
     return cls.from_config(config.get("config") or {}, custom_objects)
 
 
 __all__ = [
+    "Adafactor", "Ftrl", "Lamb", "MultiOptimizer", "Muon", "OptimizerMap", "ScheduleFreeAdamW",
     "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer",
     "OptimizerState", "RMSprop", "adadelta", "adagrad", "adam", "adamax", "adamw",
     "deserialize", "get", "legacy", "nadam", "rmsprop", "schedules", "serialize", "sgd",

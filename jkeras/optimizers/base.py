@@ -45,6 +45,7 @@ class OptimizerState(NamedTuple):
     iterations: Any  # int32 scalar: number of updates applied
     learning_rate: Any  # float32 scalar: the settable learning rate
     inner: Any  # the optax state of the algorithm
+    ema: Any = None  # with use_ema: the moving averages of the parameters (a list)
 
 
 class _VariableList(list):
@@ -107,8 +108,11 @@ class Optimizer:
                 f"learning_rate, the algorithm's own arguments, weight_decay, clipnorm, "
                 f"clipvalue, global_clipnorm, loss_scale_factor, name."
             )
-        if use_ema:
-            raise NotImplementedError(f"{owner}: use_ema=True is not supported by jkeras yet.")
+        if use_ema and not 0.0 <= float(ema_momentum) <= 1.0:
+            raise ValueError(f"{owner}: ema_momentum must be in [0, 1], got {ema_momentum!r}.")
+        if use_ema and ema_overwrite_frequency is not None and int(ema_overwrite_frequency) < 1:
+            raise ValueError(f"{owner}: ema_overwrite_frequency must be None or >= 1, got "
+                             f"{ema_overwrite_frequency!r}.")
         if gradient_accumulation_steps and gradient_accumulation_steps > 1:
             raise NotImplementedError(
                 f"{owner}: gradient_accumulation_steps is not supported by jkeras yet."
@@ -137,7 +141,7 @@ class Optimizer:
         self.global_clipnorm = global_clipnorm
         self.loss_scale_factor = loss_scale_factor
         self.decay = float(decay or 0.0)
-        self.use_ema = False
+        self.use_ema = bool(use_ema)
         self.ema_momentum = ema_momentum
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.gradient_accumulation_steps = None
@@ -270,6 +274,7 @@ class Optimizer:
             iterations=jnp.zeros((), dtype=jnp.int32),
             learning_rate=jnp.asarray(lr0, dtype=jnp.float32),
             inner=self._fresh_inner(params),
+            ema=[jnp.zeros_like(p) for p in params] if self.use_ema else None,
         )
         if not _is_traced(params):
             self.state = state
@@ -296,24 +301,57 @@ class Optimizer:
             grads = [g / self.loss_scale_factor for g in grads]
         grads = self._clip(grads)
         lr = self._current_lr(state)
+        params = self._apply_weight_decay(params, lr)  # before the step, as Keras does
         tx = self._transform(lr, state.iterations)
         updates, inner = tx.update(grads, state.inner, params)
         # Keep the slot dtypes stable (a float32 learning rate must not promote
         # float16/bfloat16 slots, which would change the state's type every step).
         inner = jax.tree_util.tree_map(
             lambda new, old: new.astype(jnp.result_type(old)), inner, state.inner)
-        updates = list(updates)
-        if self.weight_decay:
-            mask = self._decay_mask if (
-                self._decay_mask is not None and len(self._decay_mask) == len(params)) else None
-            wd = lr * self.weight_decay
-            updates = [
-                u if (mask is not None and not mask[i]) else u - (wd * p).astype(u.dtype)
-                for i, (u, p) in enumerate(zip(updates, params))
-            ]
-        new_params = list(optax.apply_updates(params, updates))
-        new_state = OptimizerState(state.iterations + 1, state.learning_rate, inner)
+        new_params = list(optax.apply_updates(params, list(updates)))
+        ema = state.ema
+        if self.use_ema:
+            new_params, ema = self._update_ema(new_params, ema, state.iterations)
+        new_state = OptimizerState(state.iterations + 1, state.learning_rate, inner, ema)
         return new_params, new_state
+
+    def _apply_weight_decay(self, params: list, lr) -> list:
+        """The parameters after decoupled weight decay p - lr * weight_decay * p
+        (variables excluded with `exclude_from_weight_decay` unchanged)."""
+        if not self.weight_decay:
+            return params
+        mask = self._decay_mask if (
+            self._decay_mask is not None and len(self._decay_mask) == len(params)) else None
+        wd = lr * self.weight_decay
+        return [p if (mask is not None and not mask[i]) else p - (wd * p).astype(p.dtype)
+                for i, p in enumerate(params)]
+
+    def _update_ema(self, params: list, ema: list, iterations):
+        """(params, new averages) after one step: ema = m * ema + (1 - m) * params
+        with m = ema_momentum (0 on the first step, so the average starts at the
+        parameters); every `ema_overwrite_frequency` steps the parameters take
+        the averages' values."""
+        momentum = jnp.where(iterations == 0, 0.0, self.ema_momentum)
+        ema = [(momentum * a + (1.0 - momentum) * p).astype(a.dtype)
+               for a, p in zip(ema, params)]
+        if self.ema_overwrite_frequency:
+            overwrite = (iterations + 1) % int(self.ema_overwrite_frequency) == 0
+            params = [jnp.where(overwrite, a, p) for a, p in zip(ema, params)]
+        return params, ema
+
+    def finalize_variable_values(self, var_list) -> None:
+        """At the end of training: with `use_ema`, the variables take their
+        moving averages (Keras calls this when fit ends)."""
+        if not self.use_ema or self.state is None or self.state.ema is None:
+            return
+        var_list = list(var_list)
+        if len(var_list) != len(self.state.ema):
+            raise ValueError(
+                f"Optimizer '{self.name}' keeps {len(self.state.ema)} moving averages but "
+                f"{len(var_list)} variables were given: pass the variables it was built for."
+            )
+        for v, a in zip(var_list, self.state.ema):
+            v.assign(a)
 
     # Keras API over Variables ----------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
@@ -542,6 +580,10 @@ class Optimizer:
         slot_start = len(arrays)
         slots = self._keras_slots(state.inner)
         variables = self._trainable_variables or []
+        for i, average in enumerate(state.ema or []):  # Keras creates them first
+            var = variables[i] if i < len(variables) else None
+            names.append(f"average/{getattr(var, 'path', None) or i}")
+            arrays.append(np.asarray(average))
         for group in self._keras_slot_groups():
             for i in range(len(slots[group[0]])):
                 var = variables[i] if i < len(variables) else None
@@ -636,6 +678,11 @@ class Optimizer:
         lr = state.learning_rate
         if self._schedule is None:
             lr = jnp.asarray(arrays[1], dtype=jnp.float32)
+        ema = None
+        if state.ema is not None:
+            ema = [jnp.asarray(arrays[pos + i], dtype=jnp.asarray(a).dtype)
+                   for i, a in enumerate(state.ema)]
+            pos += len(ema)
         old_slots = self._keras_slots(state.inner)
         slots = {name: [None] * len(values) for name, values in old_slots.items()}
         for group in self._keras_slot_groups():
@@ -645,7 +692,7 @@ class Optimizer:
                     slots[name][i] = jnp.asarray(arrays[pos], dtype=jnp.asarray(like).dtype)
                     pos += 1
         inner = self._keras_inner(state.inner, slots, iterations)
-        self.state = OptimizerState(jnp.asarray(iterations, dtype=jnp.int32), lr, inner)
+        self.state = OptimizerState(jnp.asarray(iterations, dtype=jnp.int32), lr, inner, ema)
         if self._schedule is None:
             self._lr = float(np.asarray(lr))
 
@@ -698,7 +745,7 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
-            "use_ema": False,
+            "use_ema": self.use_ema,
             "ema_momentum": self.ema_momentum,
             "ema_overwrite_frequency": self.ema_overwrite_frequency,
             "loss_scale_factor": self.loss_scale_factor,

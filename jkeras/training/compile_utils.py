@@ -210,6 +210,9 @@ class CompileConfig:
                         continue
                     metric, name = _make_metric(metrics_module, ident, o.loss, y_shapes[i],
                                                 pred_shapes[i], seen_objects)
+                    build = getattr(metric, "build_from_shapes", None)  # shape-dependent state
+                    if build is not None and y_shapes[i] is not None:
+                        build(y_shapes[i], pred_shapes[i])
                     display = unique(f"{o.name}_{name}" if multi else name)
                     o.metrics.append((display, metric, weighted))
         self._metrics_built = True

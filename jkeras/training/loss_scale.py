@@ -116,8 +116,15 @@ class LossScaleOptimizer(Optimizer):
     def iterations(self, value) -> None:
         self.inner_optimizer.iterations = value
 
+    @property
+    def _init_needs_variables(self) -> bool:
+        return getattr(self.inner_optimizer, "_init_needs_variables", False)
+
     def _current_lr(self, state):
         return self.inner_optimizer._current_lr(state.inner)
+
+    def finalize_variable_values(self, var_list) -> None:
+        self.inner_optimizer.finalize_variable_values(var_list)
 
     def build(self, variables) -> None:
         self.inner_optimizer.build(variables)

@@ -201,7 +201,8 @@ class Trainer:
         from jkeras.training.host_eval import evaluate_on_host
 
         opt = self.optimizer
-        if getattr(opt, "state", None) is None and tvars and hasattr(opt, "init"):
+        if getattr(opt, "state", None) is None and tvars and hasattr(opt, "init") and \
+                not getattr(opt, "_init_needs_variables", False):  # (build makes the state)
             avals = [jax.ShapeDtypeStruct(tuple(v.shape), v.dtype) for v in tvars]
             state = evaluate_on_host(opt.init, avals)
             opt.state = jax.device_put(state) if state is not None else \
@@ -366,6 +367,10 @@ class Trainer:
         hooks = loops.Hooks(callbacks, "test")
         mv = self._initial_mv()
         callbacks.on_test_begin()
+        if tv is None:  # read now: on_test_begin may swap weights in (SwapEMAWeights)
+            st = place_state(self._state_from_model(tvars, ntvars, with_opt=False), tvars,
+                             ntvars)
+            tv, ntv = st["tv"], st["ntv"]
         mv, results = loops.run_eval(self, handler, fns, plan, tv, ntv, mv, callbacks, hooks,
                                      run_index)
         logs = self.logs_from_results(results) if results is not None else self.logs_from(mv)
@@ -382,6 +387,7 @@ class Trainer:
         import numbers
 
         from jkeras.callbacks import CallbackList
+        from jkeras.callbacks.callback import implements
 
         compilation_cache.enable()
         model = self.model
@@ -478,6 +484,7 @@ class Trainer:
         self._ensure_optimizer(tvars)
         push, pull = self._sync_fns(tvars, ntvars)
         hooks = loops.Hooks(cbs, "train")
+        swaps_weights = any(implements(cb, "on_test_begin") for cb in cbs)
         model.stop_training = False
         model._initial_epoch = None
         epoch_logs: dict = {}
@@ -504,8 +511,13 @@ class Trainer:
                     self.logs_from(state["mv"])
                 self._last_mv = state["mv"]
                 if val is not None and freq(epoch):
-                    val_logs, _ = self._eval_loop(val, state["tv"], state["ntv"], tvars, ntvars,
-                                                  cbs, val_runs)
+                    if swaps_weights:  # the model's Variables hold the state while it runs
+                        push(state)
+                    val_logs, _ = self._eval_loop(
+                        val, None if swaps_weights else state["tv"],
+                        None if swaps_weights else state["ntv"], tvars, ntvars, cbs, val_runs)
+                    if swaps_weights:
+                        state = pull(state)
                     val_runs += 1
                     val.on_epoch_end()
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -520,6 +532,8 @@ class Trainer:
             train.close()
             if val is not None:
                 val.close()
+        if epochs > initial_epoch and hasattr(self.optimizer, "finalize_variable_values"):
+            self.optimizer.finalize_variable_values(tvars)  # use_ema: averages into the model
         cbs.on_train_end(epoch_logs)
         return cbs.history
 
@@ -547,9 +561,8 @@ class Trainer:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and runtime.is_process_zero(),
                            model=self.model,
                            verbose=verbose, epochs=1, steps=handler.steps)
-        st = place_state(self._state_from_model(tvars, ntvars, with_opt=False), tvars, ntvars)
         try:
-            logs, mv = self._eval_loop(handler, st["tv"], st["ntv"], tvars, ntvars, cbs)
+            logs, mv = self._eval_loop(handler, None, None, tvars, ntvars, cbs)
         finally:
             handler.close()
         self._push_metrics(mv)

@@ -124,6 +124,7 @@ def deserialize(config, custom_objects=None):
 from jkeras.layers.preprocessing_encoding import CategoryEncoding, Discretization  # noqa: E402
 from jkeras.layers.preprocessing_hashing import HashedCrossing, Hashing  # noqa: E402
 from jkeras.layers.preprocessing_lookup import IntegerLookup, StringLookup  # noqa: E402
+from jkeras.layers.preprocessing_text_vectorization import TextVectorization  # noqa: E402
 
 __all__ += ["CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
-            "StringLookup"]
+            "StringLookup", "TextVectorization"]

@@ -12,6 +12,7 @@ from jkeras.saving import (
 )
 from jkeras.training.progbar import Progbar
 from jkeras.utils.data import PyDataset, Sequence, split_dataset
+from jkeras.utils.feature_space import FeatureSpace
 from jkeras.utils.history_plot import plot_history
 from jkeras.utils.numerical import normalize, to_categorical
 from jkeras.utils.plot import model_to_dot, plot_model
@@ -22,3 +23,4 @@ __all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object
            "Progbar", "PyDataset", "Sequence", "get_file", "model_to_dot", "normalize",
            "pad_sequences", "plot_history", "plot_model", "set_random_seed", "split_dataset",
            "to_categorical"]
+__all__ += ["FeatureSpace"]

@@ -168,16 +168,19 @@ class CategoryEncoding(Layer):
                 f"CategoryEncoding '{self.name}': `count_weights` is only used with "
                 f"output_mode='count', not {self.output_mode!r}."
             )
-        x = inputs if is_traced(inputs) else jnp.asarray(inputs)
-        if not jnp.issubdtype(x.dtype, jnp.integer):
+        traced = is_traced(inputs) or is_traced(count_weights)
+        xp = jnp if traced else np  # concrete data is encoded on the host: no compiling
+        x = inputs if traced else np.asarray(inputs)
+        if not np.issubdtype(x.dtype, np.integer):
             x = x.astype("int32")
-        if x.ndim == 0 and self.output_mode == "one_hot":
-            return encode_categorical(x[None], "one_hot", self.num_tokens,
-                                      self.compute_dtype)[0]
+        dtype = np.dtype(self.compute_dtype)
         if count_weights is not None:
-            count_weights = jnp.asarray(count_weights, self.compute_dtype)
-        return encode_categorical(x, self.output_mode, self.num_tokens, self.compute_dtype,
-                                  count_weights)
+            count_weights = xp.asarray(count_weights, dtype)
+        if x.ndim == 0 and self.output_mode == "one_hot":
+            out = encode_categorical(x[None], "one_hot", self.num_tokens, dtype)[0]
+        else:
+            out = encode_categorical(x, self.output_mode, self.num_tokens, dtype, count_weights)
+        return out if traced else jnp.asarray(out)
 
     def get_config(self):
         return {**super().get_config(), "num_tokens": self.num_tokens,
@@ -299,12 +302,15 @@ class Discretization(Layer):
                 f"Discretization '{self.name}' has no bin boundaries yet: pass "
                 f"`bin_boundaries` or call adapt(data) before using it."
             )
-        x = inputs if is_traced(inputs) else jnp.asarray(inputs)
-        bins = jnp.asarray(self.bin_boundaries, x.dtype if jnp.issubdtype(
-            x.dtype, jnp.floating) else "float32")
-        index = jnp.searchsorted(bins, x, side="right").astype("int32")
-        dtype = "int32" if self.output_mode == "int" else self.compute_dtype
-        return encode_categorical(index, self.output_mode, self._depth, dtype)
+        traced = is_traced(inputs)
+        xp = jnp if traced else np  # concrete data is bucketed on the host: no compiling
+        x = inputs if traced else np.asarray(inputs)
+        bins = xp.asarray(self.bin_boundaries, x.dtype if np.issubdtype(
+            x.dtype, np.floating) else "float32")
+        index = xp.searchsorted(bins, x, side="right").astype("int32")
+        dtype = np.dtype("int32" if self.output_mode == "int" else self.compute_dtype)
+        out = encode_categorical(index, self.output_mode, self._depth, dtype)
+        return out if traced else jnp.asarray(out)
 
     def get_config(self):
         return {"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,

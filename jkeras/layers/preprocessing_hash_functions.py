@@ -68,24 +68,26 @@ def _upto16(s: bytes, n: int) -> int:
     return _K2
 
 
-def _upto32(s: bytes, n: int) -> int:
-    mul = _K2 + 2 * n
-    a = (_word64(s, 0) * _K1) & _M64
+def _ends(s: bytes, n: int, mul: int, a_mul: int) -> tuple[int, int, int]:
+    """(a, u, v): the words mixed from the first and last 16 bytes (17 to 64 bytes)."""
+    a = (_word64(s, 0) * a_mul) & _M64
     b = _word64(s, 8)
     c = (_word64(s, n - 8) * mul) & _M64
     d = (_word64(s, n - 16) * _K2) & _M64
-    return _mix16((_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64,
-                  (a + _rot((b + _K2) & _M64, 18) + c) & _M64, mul)
+    return (a, (_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64,
+            (a + _rot((b + _K2) & _M64, 18) + c) & _M64)
+
+
+def _upto32(s: bytes, n: int) -> int:
+    mul = _K2 + 2 * n
+    _, u, v = _ends(s, n, mul, _K1)
+    return _mix16(u, v, mul)
 
 
 def _upto64(s: bytes, n: int) -> int:
     mul = _K2 + 2 * n
-    a = (_word64(s, 0) * _K2) & _M64
-    b = _word64(s, 8)
-    c = (_word64(s, n - 8) * mul) & _M64
-    d = (_word64(s, n - 16) * _K2) & _M64
-    y = (_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64
-    z = _mix16(y, (a + _rot((b + _K2) & _M64, 18) + c) & _M64, mul)
+    a, y, v = _ends(s, n, mul, _K2)
+    z = _mix16(y, v, mul)
     e = (_word64(s, 16) * mul) & _M64
     f = _word64(s, 24)
     g = ((y + _word64(s, n - 32)) * mul) & _M64

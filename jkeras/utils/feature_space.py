@@ -122,6 +122,12 @@ def _deserialize_preprocessor(config: dict):
     return deserialize_keras_object(config, kind="layer")
 
 
+def _categorical(lookup_cls, dtype, max_tokens, num_oov_indices, output_mode, name):
+    layer = lookup_cls(name=f"{name}_preprocessor", max_tokens=max_tokens,
+                       num_oov_indices=num_oov_indices)
+    return Feature(dtype, layer, output_mode)
+
+
 def _cardinality(layer):
     """The number of values an integer-valued preprocessor can output, or None."""
     if isinstance(layer, (IntegerLookup, StringLookup)):
@@ -152,6 +158,7 @@ class FeatureSpace(Layer):
     """
 
     _keras_module = "keras.utils"  # where Keras 3 exports it (for .keras files)
+    _host_only = True  # strings and hash tables: runs on numpy data, before a model
 
     # ----------------------------------------------------------- feature specs
     @classmethod
@@ -192,18 +199,14 @@ class FeatureSpace(Layer):
     @classmethod
     def integer_categorical(cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot",
                             name=None) -> Feature:
-        name = name or unique_name("integer_categorical")
-        layer = IntegerLookup(name=f"{name}_preprocessor", max_tokens=max_tokens,
-                              num_oov_indices=num_oov_indices)
-        return Feature("int32", layer, output_mode)
+        return _categorical(IntegerLookup, "int32", max_tokens, num_oov_indices, output_mode,
+                            name or unique_name("integer_categorical"))
 
     @classmethod
     def string_categorical(cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot",
                            name=None) -> Feature:
-        name = name or unique_name("string_categorical")
-        layer = StringLookup(name=f"{name}_preprocessor", max_tokens=max_tokens,
-                             num_oov_indices=num_oov_indices)
-        return Feature("string", layer, output_mode)
+        return _categorical(StringLookup, "string", max_tokens, num_oov_indices, output_mode,
+                            name or unique_name("string_categorical"))
 
     @classmethod
     def string_hashed(cls, num_bins, output_mode="one_hot", name=None) -> Feature:

@@ -261,3 +261,10 @@ def serialize(init) -> dict | None:
 
 
 deserialize = get
+
+
+# STFT kernels (Keras 3 names: STFT, STFTInitializer, stft), in their own module.
+from jkeras.initializers_stft import STFT, STFTInitializer, stft  # noqa: E402, F401
+
+_ALIASES.update({"stft": STFT, "STFTInitializer": STFT})
+_CLASSES["STFT"] = STFT

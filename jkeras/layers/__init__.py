@@ -119,3 +119,14 @@ def deserialize(config, custom_objects=None):
     from jkeras.saving import deserialize_keras_object
 
     return deserialize_keras_object(config, custom_objects=custom_objects, kind="layer")
+
+# Categorical, text and audio preprocessing (host-side string layers carry `_host_only`).
+from jkeras.layers.preprocessing_audio import MelSpectrogram, STFTSpectrogram  # noqa: E402
+from jkeras.layers.preprocessing_encoding import CategoryEncoding, Discretization  # noqa: E402
+from jkeras.layers.preprocessing_hashing import HashedCrossing, Hashing  # noqa: E402
+from jkeras.layers.preprocessing_lookup import IntegerLookup, StringLookup  # noqa: E402
+from jkeras.layers.preprocessing_pipeline import Pipeline  # noqa: E402
+from jkeras.layers.preprocessing_text_vectorization import TextVectorization  # noqa: E402
+
+__all__ += ["CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+            "StringLookup", "TextVectorization", "MelSpectrogram", "STFTSpectrogram", "Pipeline"]

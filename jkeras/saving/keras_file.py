@@ -1,5 +1,5 @@
 """The `.keras` zip archive (Keras 3 layout): `metadata.json`, `config.json`,
-`model.weights.h5`.
+`model.weights.h5`, and layers' `assets/` (see `assets.py`).
 
 Loading checks the archive, parses the config under an allocation budget
 derived from the weights file, reads and checks every weight, and only then
@@ -13,7 +13,7 @@ import datetime
 import os
 import zipfile
 
-from jkeras.saving import json_utils
+from jkeras.saving import assets, json_utils
 from jkeras.saving import serialization as ser
 from jkeras.saving import weights_h5 as wh5
 from jkeras.saving.limits import SLACK_BYTES, AllocationBudget, allocation_budget
@@ -66,11 +66,14 @@ def save_keras_file(model, filepath, include_optimizer: bool = True) -> None:
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     })
     weights = wh5.weights_h5_bytes(model, include_optimizer=include_optimizer)
+    layer_assets = assets.collect_assets(model)
     with atomic_write(filepath) as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr(METADATA_FILENAME, metadata)
             zf.writestr(CONFIG_FILENAME, config_json)
             zf.writestr(WEIGHTS_FILENAME, weights)
+            for name, data in layer_assets:
+                zf.writestr(name, data)
 
 
 def _open_zip(filepath: str) -> zipfile.ZipFile:
@@ -205,7 +208,9 @@ def load_keras_file(filepath, custom_objects=None, compile: bool = True,  # noqa
                     compile_from_config(model, compile_config, custom_objects, safe_mode, source)
                 assignments, opt_arrays = wh5.read_weights(
                     h5, model, source, include_optimizer=bool(compile and compile_config))
+        pending_assets = assets.read_assets(zf, model, filepath, _read_member)
     wh5.assign_all(assignments, model, opt_arrays)
+    assets.load_assets(pending_assets, filepath)
     return model
 
 

@@ -21,7 +21,8 @@ KINDS = ("layer", "initializer", "regularizer", "constraint", "activation", "opt
 # kind -> jkeras modules searched (in order)
 _KIND_MODULES = {
     "layer": ("jkeras.layers", "jkeras.models", "jkeras.engine.functional",
-              "jkeras.engine.sequential", "jkeras.engine.input_layer"),
+              "jkeras.engine.sequential", "jkeras.engine.input_layer",
+              "jkeras.utils.feature_space"),
     "initializer": ("jkeras.initializers",),
     "regularizer": ("jkeras.regularizers",),
     "constraint": ("jkeras.constraints",),

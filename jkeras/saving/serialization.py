@@ -197,7 +197,8 @@ def _keras_class_entry(obj, kind: str | None) -> tuple[str | None, str, str | No
                     return "keras", "Sequential", None
             if kind == "op":
                 return registry.KERAS_MODULE["op"], name, name
-            return registry.KERAS_MODULE[kind], name, None
+            # a class Keras 3 exports elsewhere (FeatureSpace: "keras.utils")
+            return getattr(cls, "_keras_module", registry.KERAS_MODULE[kind]), name, None
     module = cls.__module__
     return (None if module == "__main__" else module), name, reg.get_registered_name(cls)
 

@@ -46,6 +46,15 @@ def own_variables(layer) -> list:
     return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
 
 
+def named_state_arrays(layer) -> dict:
+    """Arrays a layer keeps outside its variables, saved by name beside them in its
+    `vars` group, as Keras's `save_own_variables` stores them (e.g. a lookup layer's
+    'idf_weights'): hook `layer._named_state_arrays()`, loaded back through
+    `layer._load_named_state_arrays(dict)`."""
+    hook = getattr(layer, "_named_state_arrays", None)
+    return dict(hook()) if callable(hook) else {}
+
+
 def _children(layer) -> list[tuple[str, Any]]:
     """(attribute name, layer or container of layers) in Keras's visit order."""
     from jkeras.engine.functional import Functional

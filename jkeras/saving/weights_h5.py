@@ -54,10 +54,12 @@ def _write_array(group, key: str, arr: np.ndarray) -> None:
 def write_weights(h5file, model, include_optimizer: bool = True) -> None:
     """Writes the model's (and optimizer's) state into an open h5py File."""
     W.sync_model_state(model)
-    for path, _layer, variables in W.saveable_entries(model):
+    for path, layer, variables in W.saveable_entries(model):
         group = h5file.require_group(f"{path}/vars" if path else "vars")
         for i, v in enumerate(variables):
             _write_array(group, str(i), W.variable_array(v))
+        for key, arr in W.named_state_arrays(layer).items():
+            _write_array(group, key, np.asarray(arr))
     opt = W.optimizer_of(model) if include_optimizer else None
     if opt is not None and getattr(opt, "built", True):
         arrays = [np.asarray(a) for a in _opt_arrays(opt)]
@@ -176,6 +178,11 @@ def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
             if not isinstance(group, h5py.Group):
                 raise LoadError(f"{source}: {where} is not a group.")
             n = len(group)
+            if callable(getattr(layer, "_load_named_state_arrays", None)):
+                named = _read_named_arrays(group, f"{source}: {where} of {label}")
+                if named:
+                    assignments.append((_NamedStateSetter(layer), named))
+                n -= len(named)
             if n != len(variables):
                 raise LoadError(
                     f"{source}: {label} expects {len(variables)} variable(s) "
@@ -206,6 +213,32 @@ def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
     if include_optimizer:
         opt_arrays = _read_optimizer(h5file, model, source)
     return assignments, opt_arrays
+
+
+class _NamedStateSetter:
+    """Stands for a layer's named arrays in the assignment list (see
+    `weights.named_state_arrays`): assigning hands them to the layer."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def assign(self, arrays: dict) -> None:
+        self.layer._load_named_state_arrays(arrays)
+
+
+def _read_named_arrays(group, where: str) -> dict:
+    """The datasets of a `vars` group whose names are not variable indices."""
+    h5py = require_h5py()
+    out = {}
+    for key in group.keys():
+        if key.isdigit():
+            continue
+        ds = group[key]
+        if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
+            raise LoadError(f"{where}: '{key}' is not a numeric dataset.")
+        _check_storage(ds, f"{where}: '{key}'")
+        out[key] = np.asarray(ds[()])
+    return out
 
 
 def _read_optimizer(h5file, model, source: str):

@@ -12,6 +12,7 @@ from jkeras.saving import (
 )
 from jkeras.training.progbar import Progbar
 from jkeras.utils.data import PyDataset, Sequence, split_dataset
+from jkeras.utils.feature_space import FeatureSpace
 from jkeras.utils.history_plot import plot_history
 from jkeras.utils.numerical import normalize, to_categorical
 from jkeras.utils.plot import model_to_dot, plot_model
@@ -50,3 +51,4 @@ __all__ += ["Config", "array_to_img", "audio_dataset_from_directory", "clear_ses
             "load_img", "pack_x_y_sample_weight", "save_img", "standardize_dtype",
             "text_dataset_from_directory", "timeseries_dataset_from_array",
             "unpack_x_y_sample_weight"]
+__all__ += ["FeatureSpace"]

@@ -140,7 +140,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def _window(name: str, jnp_fn, doc: str):
     def op(x):
-        return jnp_fn(tensor(x)).astype(config.floatx())
+        return jnp_fn(x).astype(config.floatx())
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
@@ -156,7 +156,7 @@ hanning = _window("hanning", jnp.hanning, "The Hann window of length x.")
 @keras_op(symbolic=False)
 def kaiser(x, beta):
     """The Kaiser window of length x with shape parameter `beta`."""
-    return jnp.kaiser(tensor(x), beta).astype(config.floatx())
+    return jnp.kaiser(x, beta).astype(config.floatx())
 
 
 @keras_op

@@ -182,6 +182,7 @@ def test_gradients_through_new_ops():
     (lambda: ops.digitize(np.ones(2), np.ones((2, 2))), ValueError, "`bins` must be 1-D"),
     (lambda: ops.bincount(np.ones(3, np.int32), sparse=True), ValueError, "sparse=True"),
     (lambda: ops.bincount(np.ones(3)), TypeError, "integer values"),
+    (lambda: jax.jit(ops.bincount)(np.ones(3, np.int32)), ValueError, "cannot run under jax.jit"),
     (lambda: ops.eye(2.0), TypeError, "`N` must be an integer"),
     (lambda: ops.reshape(np.ones(4), (-1, -1)), ValueError, "at most one -1"),
     (lambda: ops.diagonal(np.ones((2, 2)), axis1=0, axis2=-2), ValueError, "must differ"),

@@ -115,6 +115,39 @@ def floating_pair(x1, x2):
     return tensor(x1).astype(dtype), tensor(x2).astype(dtype)
 
 
+def named_op(op, name: str, doc: str, symbolic: bool = True):
+    """`op` (a function with Keras's signature, made by a factory) named `name`,
+    documented by `doc`, as a keras_op."""
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return keras_op(op, symbolic=symbolic)
+
+
+def unary_op(name: str, jnp_fn, prepare=None, doc: str = ""):
+    """An op `name(x)` computing `jnp_fn(prepare(x))` (prepare: `tensor`)."""
+    prepare = prepare or tensor
+
+    def op(x):
+        return jnp_fn(prepare(x))
+
+    return named_op(op, name, doc or f"Element-wise `{name}` of `x` (numpy semantics).")
+
+
+def binary_op(name: str, jnp_fn, prepare=None, doc: str = "", arg_names=("x1", "x2")):
+    """An op `name(x1, x2)` (or `name(x, y)`) computing `jnp_fn(*prepare(x1, x2))`
+    (prepare: both as tensors)."""
+    if prepare is None:
+        prepare = lambda a, b: (tensor(a), tensor(b))
+    if arg_names == ("x1", "x2"):
+        def op(x1, x2):
+            return jnp_fn(*prepare(x1, x2))
+    else:
+        def op(x, y):
+            return jnp_fn(*prepare(x, y))
+
+    return named_op(op, name, doc or f"Element-wise `{name}` of the two inputs (broadcast).")
+
+
 def default_float(dtype):
     """Keras's default for creation ops: `dtype` or floatx()."""
     return dtype if dtype is not None else config.floatx()
@@ -134,6 +167,6 @@ def check_int(value, op: str, arg: str, minimum: int | None = None) -> int:
 
 
 __all__ = [
-    "SpecFunctionOperation", "keras_op", "tensor", "floating", "floating_pair",
-    "default_float", "check_int", "is_inexact",
+    "SpecFunctionOperation", "keras_op", "named_op", "unary_op", "binary_op", "tensor", "floating",
+    "floating_pair", "default_float", "check_int", "is_inexact",
 ]

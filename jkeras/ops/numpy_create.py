@@ -7,7 +7,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jkeras.backend import config
-from jkeras.ops.numpy_base import check_int, default_float, keras_op, tensor
+from jkeras.ops.numpy_base import check_int, default_float, keras_op, named_op, tensor
 
 
 @keras_op
@@ -142,9 +142,7 @@ def _window(name: str, jnp_fn, doc: str):
     def op(x):
         return jnp_fn(x).astype(config.floatx())
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(op, symbolic=False)
+    return named_op(op, name, doc, symbolic=False)
 
 
 bartlett = _window("bartlett", jnp.bartlett, "The Bartlett (triangular) window of length x.")

@@ -6,32 +6,15 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jkeras.backend import config
-from jkeras.ops.numpy_base import floating, floating_pair, is_inexact, keras_op, tensor
-
-
-def _unary(name: str, jnp_fn, prepare=tensor, doc: str = ""):
-    def op(x):
-        return jnp_fn(prepare(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc or f"Element-wise `{name}` of `x` (numpy semantics)."
-    return keras_op(op)
-
-
-def _binary(name: str, jnp_fn, prepare=None, doc: str = "", arg_names=("x1", "x2")):
-    if prepare is None:
-        prepare = lambda a, b: (tensor(a), tensor(b))
-    if arg_names == ("x1", "x2"):
-        def op(x1, x2):
-            return jnp_fn(*prepare(x1, x2))
-    else:
-        def op(x, y):
-            return jnp_fn(*prepare(x, y))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc or f"Element-wise `{name}` of the two inputs (numpy broadcasting)."
-    return keras_op(op)
-
+from jkeras.ops.numpy_base import (
+    binary_op,
+    floating,
+    floating_pair,
+    is_inexact,
+    keras_op,
+    tensor,
+    unary_op,
+)
 
 # Transcendental functions: integer and bool inputs are computed in floatx.
 _FLOAT_UNARY = {
@@ -56,9 +39,10 @@ _PLAIN_UNARY = {
 }
 _g = globals()
 for _name, _fn in _FLOAT_UNARY.items():
-    _g[_name] = _unary(_name, _fn, floating)
+    _g[_name] = unary_op(_name, _fn, floating, f"Element-wise `{_name}`; integer and bool "
+                                                 f"inputs are computed in floatx.")
 for _name, _fn in _PLAIN_UNARY.items():
-    _g[_name] = _unary(_name, _fn)
+    _g[_name] = unary_op(_name, _fn)
 
 
 @keras_op
@@ -152,13 +136,14 @@ def _shift_operands(x, y):
 
 
 for _name, _fn in _PLAIN_BINARY.items():
-    _g[_name] = _binary(_name, _fn)
+    _g[_name] = binary_op(_name, _fn)
 for _name, _fn in _FLOAT_BINARY.items():
-    _g[_name] = _binary(_name, _fn, floating_pair)
+    _g[_name] = binary_op(_name, _fn, floating_pair, f"Element-wise `{_name}`; integer and "
+                                                       f"bool inputs are computed in floatx.")
 for _name, _fn in _BITWISE.items():
-    _g[_name] = _binary(_name, _fn, arg_names=("x", "y"))
+    _g[_name] = binary_op(_name, _fn, arg_names=("x", "y"))
 for _name, _fn in _SHIFTS.items():
-    _g[_name] = _binary(_name, _fn, _shift_operands, arg_names=("x", "y"))
+    _g[_name] = binary_op(_name, _fn, _shift_operands, arg_names=("x", "y"))
 del _g, _name, _fn
 
 

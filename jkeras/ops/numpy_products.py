@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jkeras.ops.numpy_base import keras_op, tensor
+from jkeras.ops.numpy_base import binary_op, keras_op, tensor
 
 
 def _int8_accumulator(*operands):
@@ -43,28 +43,11 @@ def einsum(subscripts, *operands, **kwargs):
     return jnp.einsum(subscripts, *operands, **kwargs)
 
 
-@keras_op
-def outer(x1, x2):
-    """Outer product of the flattened inputs."""
-    return jnp.outer(tensor(x1), tensor(x2))
-
-
-@keras_op
-def inner(x1, x2):
-    """Sum product over the last axes of `x1` and `x2`."""
-    return jnp.inner(tensor(x1), tensor(x2))
-
-
-@keras_op
-def vdot(x1, x2):
-    """Dot product of the flattened inputs (conjugating `x1` if complex)."""
-    return jnp.vdot(tensor(x1), tensor(x2))
-
-
-@keras_op
-def kron(x1, x2):
-    """Kronecker product."""
-    return jnp.kron(tensor(x1), tensor(x2))
+outer = binary_op("outer", jnp.outer, doc="Outer product of the flattened inputs.")
+inner = binary_op("inner", jnp.inner, doc="Sum product over the last axes of `x1` and `x2`.")
+vdot = binary_op("vdot", jnp.vdot,
+                 doc="Dot product of the flattened inputs (conjugating `x1` if complex).")
+kron = binary_op("kron", jnp.kron, doc="Kronecker product.")
 
 
 @keras_op

@@ -7,7 +7,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jkeras.backend import config
-from jkeras.ops.numpy_base import is_inexact, keras_op, tensor
+from jkeras.ops.numpy_base import is_inexact, keras_op, named_op, tensor
 
 
 def _axis(axis):
@@ -19,9 +19,7 @@ def _reduction(name: str, jnp_fn, doc: str):
     def op(x, axis=None, keepdims=False):
         return jnp_fn(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(op)
+    return named_op(op, name, doc)
 
 
 _REDUCTIONS = {
@@ -116,9 +114,7 @@ def _quantile_op(name: str, jnp_fn, doc: str):
     def op(x, q, axis=None, method="linear", keepdims=False):
         return jnp_fn(tensor(x), tensor(q), axis=_axis(axis), method=method, keepdims=keepdims)
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(op)
+    return named_op(op, name, doc)
 
 
 quantile = _quantile_op("quantile", jnp.quantile,
@@ -136,9 +132,7 @@ def _cumulative(name: str, jnp_fn, doc: str):
     def op(x, axis=None, dtype=None):
         return jnp_fn(tensor(x), axis=axis, dtype=dtype)
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(op)
+    return named_op(op, name, doc)
 
 
 cumsum = _cumulative("cumsum", jnp.cumsum,

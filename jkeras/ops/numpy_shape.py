@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.ops.numpy_base import check_int, keras_op, tensor
+from jkeras.ops.numpy_base import check_int, keras_op, named_op, tensor
 from jkeras.ops.operation import symbolic_eval
 
 
@@ -290,16 +290,19 @@ def meshgrid(*x, indexing="xy"):
     return jnp.meshgrid(*[tensor(v) for v in x], indexing=indexing)
 
 
-@keras_op
-def diag(x, k=0):
-    """The `k`-th diagonal of a 2-D `x`, or a 2-D tensor with 1-D `x` on it."""
-    return jnp.diag(tensor(x), k=k)
+def _diagonal_op(name: str, jnp_fn, doc: str):
+    def op(x, k=0):
+        return jnp_fn(tensor(x), k=k)
+
+    return named_op(op, name, doc)
 
 
-@keras_op
-def diagflat(x, k=0):
-    """A 2-D tensor with the flattened `x` on its `k`-th diagonal."""
-    return jnp.diagflat(tensor(x), k=k)
+diag = _diagonal_op("diag", jnp.diag,
+                     "The `k`-th diagonal of a 2-D `x`, or a 2-D tensor with 1-D `x` on it.")
+
+
+diagflat = _diagonal_op("diagflat", jnp.diagflat,
+                         "A 2-D tensor with the flattened `x` on its `k`-th diagonal.")
 
 
 @keras_op
@@ -320,16 +323,12 @@ def trace(x, offset=0, axis1=0, axis2=1):
     return jnp.trace(tensor(x), offset=offset, axis1=axis1, axis2=axis2)
 
 
-@keras_op
-def tril(x, k=0):
-    """`x` with the elements above the `k`-th diagonal zeroed."""
-    return jnp.tril(tensor(x), k=k)
+tril = _diagonal_op("tril", jnp.tril,
+                     "`x` with the elements above the `k`-th diagonal zeroed.")
 
 
-@keras_op
-def triu(x, k=0):
-    """`x` with the elements below the `k`-th diagonal zeroed."""
-    return jnp.triu(tensor(x), k=k)
+triu = _diagonal_op("triu", jnp.triu,
+                     "`x` with the elements below the `k`-th diagonal zeroed.")
 
 
 @keras_op

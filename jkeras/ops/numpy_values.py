@@ -86,6 +86,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         raise ValueError(f"ops.bincount needs a 1-D or 2-D tensor; received shape {x.shape}.")
     if not jnp.issubdtype(x.dtype, jnp.integer):
         raise TypeError(f"ops.bincount needs integer values; received dtype {x.dtype}.")
+    if isinstance(x, jax.core.Tracer):
+        raise ValueError("ops.bincount cannot run under jax.jit or other tracing: the length "
+                         "of its result depends on the values of `x`. Call it eagerly, or use "
+                         "ops.one_hot(x, n) summed over the counted axis for a fixed length n.")
     weights = None if weights is None else tensor(weights)
     length = builtins.max(int(minlength), int(jnp.max(x)) + 1 if x.size else 0)
     if x.ndim == 1:

@@ -5,6 +5,8 @@ KerasTensor it records a graph node, so ops can be used between layers when
 building a functional model.
 """
 
+from jkeras.ops import linalg  # noqa: F401
+from jkeras.ops.linalg import *  # noqa: F401,F403
 from jkeras.ops.nn import (  # noqa: F401
     elu,
     gelu,

@@ -1,41 +1,37 @@
-"""numpy-style ops that work on arrays, jkeras Variables and KerasTensors."""
+"""numpy-style ops (`keras.ops.numpy`) that work on arrays, jkeras Variables and
+KerasTensors.
+
+The ops live in topic modules (numpy_math, numpy_reduce, numpy_shape,
+numpy_create, numpy_products, numpy_values); this module is the public
+namespace with all of Keras 3's names, plus a few jkeras helpers used by layers
+(`cast`, `one_hot`, `stop_gradient`, `batch_dot`).
+"""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
+from jkeras.ops import (
+    numpy_create,
+    numpy_math,
+    numpy_products,
+    numpy_reduce,
+    numpy_shape,
+    numpy_values,
+)
+from jkeras.ops.linalg import norm  # noqa: F401 - also jkeras.ops.norm, as in Keras
+from jkeras.ops.numpy_create import *  # noqa: F401,F403
+from jkeras.ops.numpy_math import *  # noqa: F401,F403
+from jkeras.ops.numpy_products import *  # noqa: F401,F403
+from jkeras.ops.numpy_reduce import *  # noqa: F401,F403
+from jkeras.ops.numpy_shape import *  # noqa: F401,F403
+from jkeras.ops.numpy_shape import get_item
+from jkeras.ops.numpy_values import *  # noqa: F401,F403
 from jkeras.ops.operation import symbolic_function
 
-# Functions whose jax.numpy meaning is the numpy one.
-_SAME_AS_JNP = [
-    "abs", "absolute", "add", "all", "any", "append", "arange", "arccos", "arcsin", "arctan",
-    "arctan2", "argmax", "argmin", "argsort", "around", "array", "average", "broadcast_to",
-    "ceil", "clip", "concatenate", "conj", "copy", "cos", "cosh", "count_nonzero", "cross",
-    "cumprod", "cumsum", "diag", "diagonal", "diff", "divide", "dot", "einsum", "equal", "exp",
-    "expand_dims", "expm1", "eye", "flip", "floor", "floor_divide", "full", "full_like",
-    "greater", "greater_equal", "hstack", "identity", "isclose", "isfinite", "isinf", "isnan",
-    "less", "less_equal", "linspace", "log", "log10", "log1p", "log2", "logaddexp",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "matmul", "max", "maximum",
-    "mean", "median", "meshgrid", "min", "minimum", "mod", "moveaxis", "multiply", "nan_to_num",
-    "negative", "not_equal", "ones", "ones_like", "outer", "pad", "positive", "power", "prod",
-    "quantile", "ravel", "real", "reciprocal", "repeat", "reshape", "roll", "round", "sign",
-    "sin", "sinh", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "subtract",
-    "sum", "swapaxes", "take", "take_along_axis", "tan", "tanh", "tensordot", "tile", "trace",
-    "transpose", "tril", "triu", "true_divide", "var", "vstack", "where", "zeros", "zeros_like",
-]
-
-_g = globals()
-for _name in _SAME_AS_JNP:
-    _g[_name] = symbolic_function(getattr(jnp, _name), _name)
-del _g, _name
-
-
-def _getitem(x, key):
-    return x[key]
-
-
-getitem = symbolic_function(_getitem, "getitem")
+# The op `x[key]` records on a KerasTensor (graph node name "getitem").
+getitem = get_item
 
 
 def _cast(x, dtype):
@@ -43,13 +39,6 @@ def _cast(x, dtype):
 
 
 cast = symbolic_function(_cast, "cast")
-
-
-def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    return jnp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-
-
-norm = symbolic_function(_norm, "norm")
 
 
 def _one_hot(x, num_classes, axis=-1, dtype="float32"):
@@ -70,7 +59,6 @@ def _batch_dot(x, y, axes):
     """Keras `batch_dot`: dot product over `axes` for each sample."""
     if isinstance(axes, int):
         axes = (axes, axes)
-    ax, ay = (a % x.ndim for a in (axes[0],)), None
     ax = axes[0] % x.ndim
     ay = axes[1] % y.ndim
     out = jnp.einsum(
@@ -89,3 +77,10 @@ def _batch_dot(x, y, axes):
 
 
 batch_dot = symbolic_function(_batch_dot, "batch_dot")
+
+
+__all__ = [
+    *numpy_create.__all__, *numpy_math.__all__, *numpy_products.__all__,
+    *numpy_reduce.__all__, *numpy_shape.__all__, *numpy_values.__all__,
+    "getitem", "cast", "one_hot", "stop_gradient", "batch_dot", "norm",
+]

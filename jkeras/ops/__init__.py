@@ -5,22 +5,10 @@ KerasTensor it records a graph node, so ops can be used between layers when
 building a functional model.
 """
 
-from jkeras.ops.nn import (  # noqa: F401
-    elu,
-    gelu,
-    hard_sigmoid,
-    leaky_relu,
-    log_softmax,
-    relu,
-    relu6,
-    selu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    softsign,
-    swish,
-)
+# keras.ops.nn, core and math ops (after numpy: ops.one_hot is the nn one, with Keras's
+# signature).
+from jkeras.ops import nn  # noqa: F401,E402
+from jkeras.ops.nn import *  # noqa: F401,F403,E402
 from jkeras.ops.numpy import *  # noqa: F401,F403
 from jkeras.ops.numpy import batch_dot, cast, getitem, norm, one_hot, stop_gradient  # noqa: F401
 from jkeras.ops.operation import Operation, symbolic_function  # noqa: F401

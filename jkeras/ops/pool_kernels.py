@@ -136,6 +136,8 @@ def pool(x, mode: str, pool_size: tuple, strides: tuple, padding: str,
         x = x[tuple(crop)].reshape(new_shape)
         window_axes = tuple(axes[0] + 2 * i + 1 for i in range(rank))
         return jnp.max(x, axis=window_axes) if mode == "max" else jnp.mean(x, axis=window_axes)
+    # Init values are numpy constants: lax.reduce_window is differentiable only when it
+    # can see that they are the identity of max / add (a jnp.array made under jit is not).
     window = [1] * x.ndim
     step = [1] * x.ndim
     for a, p, s in zip(axes, pool_size, strides):
@@ -143,11 +145,11 @@ def pool(x, mode: str, pool_size: tuple, strides: tuple, padding: str,
     pad = padding.upper()
     if mode == "max":
         if jnp.issubdtype(x.dtype, jnp.floating):
-            init = jnp.array(-jnp.inf, x.dtype)
+            init = np.array(-np.inf, x.dtype)
         else:
-            init = jnp.array(jnp.iinfo(x.dtype).min, x.dtype)
+            init = np.array(jnp.iinfo(x.dtype).min, x.dtype)
         return lax.reduce_window(x, init, lax.max, window, step, pad)
-    total = lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, window, step, pad)
+    total = lax.reduce_window(x, np.array(0, x.dtype), lax.add, window, step, pad)
     if padding == "valid":
         return total / np.prod(pool_size)
     counts = _window_counts(sizes, pool_size, strides, out)

@@ -40,8 +40,9 @@ def test_ctc_loss_and_decoders_against_enumeration(ctc_case):
     log_probs = _log_softmax(logits.astype(np.float64))
     targets = np.array([[1, 2], [2, 2], [1, 0]])
     target_lengths = np.array([2, 2, 1])
-    loss, blank_last, greedy, beam = jax.jit(lambda lg: (
+    loss, grad, blank_last, greedy, beam = jax.jit(lambda lg: (
         ops.ctc_loss(targets, lg, target_lengths, lengths),
+        jax.grad(lambda z: jnp.sum(ops.ctc_loss(targets, z, target_lengths, lengths)))(lg),
         ops.ctc_loss(targets - 1 + 3 * (targets == 0), lg[..., [1, 2, 0]], target_lengths,
                      lengths, mask_index=2),
         ops.ctc_decode(lg, lengths),
@@ -60,6 +61,10 @@ def test_ctc_loss_and_decoders_against_enumeration(ctc_case):
             np.testing.assert_allclose(beam[1][b, rank], np.log(p), rtol=1e-4)
     # the blank may be any class: the same problem with classes permuted, blank last
     np.testing.assert_allclose(blank_last, loss, rtol=1e-5)
+    # d loss / d logits = softmax - posterior class occupancy: rows sum to zero, and steps
+    # past a sample's length get none
+    np.testing.assert_allclose(np.asarray(grad).sum(-1), 0, atol=1e-5)
+    np.testing.assert_allclose(grad[1, 4], 0, atol=1e-6)
 
     # greedy: best class per step, repeats merged, blanks dropped, -1 after
     paths, scores = greedy
@@ -75,12 +80,14 @@ def test_ctc_loss_and_decoders_against_enumeration(ctc_case):
 def test_ctc_greedy_options_and_errors():
     # steps: a a _ a b b  (blank = 0, a = 1, b = 2)
     logits = np.eye(3, dtype="float32")[[1, 1, 0, 1, 2, 2]][None] * 5
-    merged = ops.ctc_decode(logits, np.array([6]))[0]
+    merged, unmerged, blank_last = jax.jit(lambda lg: (
+        ops.ctc_decode(lg, jnp.array([6]))[0],
+        ops.ctc_decode(lg, jnp.array([6]), merge_repeated=False)[0],
+        ops.ctc_decode(lg, jnp.array([4]), mask_index=None)[0],  # blank: the last class
+    ))(logits)
     np.testing.assert_array_equal(merged[0, 0], [1, 1, 2, -1, -1, -1])
-    unmerged = ops.ctc_decode(logits, np.array([6]), merge_repeated=False)[0]
     np.testing.assert_array_equal(unmerged[0, 0], [1, 1, 1, 2, 2, -1])
-    as_blank = ops.ctc_decode(logits, np.array([4]), mask_index=None)[0]  # blank: class 2
-    np.testing.assert_array_equal(as_blank[0, 0], [1, 0, 1, -1, -1, -1])
+    np.testing.assert_array_equal(blank_last[0, 0], [1, 0, 1, -1, -1, -1])
     with pytest.raises(ValueError, match="strategy"):
         ops.ctc_decode(logits, np.array([6]), strategy="best")
     with pytest.raises(ValueError, match="top_paths"):
@@ -140,13 +147,3 @@ def test_dot_product_attention_against_plain_softmax(rng):
     if jax.default_backend() == "cpu":
         with pytest.raises(ValueError, match="flash_attention=True"):
             ops.dot_product_attention(q, k, k, flash_attention=True)
-
-
-def test_ctc_loss_gradient(ctc_case):
-    logits, lengths = ctc_case
-    targets, target_lengths = np.array([[1, 2], [2, 2], [1, 0]]), np.array([2, 2, 1])
-    grad = jax.jit(jax.grad(lambda lg: jnp.sum(
-        ops.ctc_loss(targets, lg, target_lengths, lengths))))(logits)
-    # d loss / d logits = softmax - (posterior class occupancy): rows sum to zero
-    np.testing.assert_allclose(np.asarray(grad).sum(-1), 0, atol=1e-5)
-    np.testing.assert_allclose(grad[1, 4], 0, atol=1e-6)  # past sample 1's length

@@ -52,10 +52,11 @@ def _saturate_cast(x, dtype):
     with np.errstate(over="ignore"):
         lo = np.asarray(builtins.max(in_lo, out_lo)).astype(x.dtype)
         hi = np.asarray(builtins.min(in_hi, out_hi)).astype(x.dtype)
-    # A limit rounded outside the target range (float32(2**31 - 1) == 2**31) steps in.
-    if lo < out_lo:
+    # A limit rounded outside the target range (float32(2**31 - 1) == 2**31) steps in;
+    # compared as Python numbers, which compare exactly.
+    if float(lo) < out_lo:
         lo = np.nextafter(lo, np.zeros((), x.dtype))
-    if hi > out_hi:
+    if float(hi) > out_hi:
         hi = np.nextafter(hi, np.zeros((), x.dtype))
     return jnp.clip(x, lo, hi).astype(dtype)
 

@@ -47,16 +47,15 @@ from jkeras.ops.operation import symbolic_function
 from jkeras.ops.spec_function import KerasTensor, spec_function
 
 
-def _relu(x):
-    return jax.nn.relu(x)
+def _on_array(jax_fn):
+    """`jax_fn` (a jax.nn activation with Keras's signature and defaults) applied to its
+    first argument as an array, so that lists and scalars work too."""
+    def apply(x, *args, **kwargs):
+        return jax_fn(jnp.asarray(x), *args, **kwargs)
 
-
-def _relu6(x):
-    return jax.nn.relu6(x)
-
-
-def _sigmoid(x):
-    return jax.nn.sigmoid(x)
+    apply.__name__ = jax_fn.__name__
+    apply.__doc__ = jax_fn.__doc__
+    return apply
 
 
 def _check_axis_size(x, axis, name):
@@ -79,16 +78,7 @@ def _log_softmax(x, axis=-1):
     return jax.nn.log_softmax(x, axis=axis)
 
 
-def _elu(x, alpha=1.0):
-    return jax.nn.elu(x, alpha)
 
-
-def _selu(x):
-    return jax.nn.selu(x)
-
-
-def _softplus(x):
-    return jax.nn.softplus(x)
 
 
 def _softsign(x):
@@ -104,22 +94,11 @@ def _gelu(x, approximate=True):
     return jax.nn.gelu(x, approximate=approximate)
 
 
-def _silu(x):
-    return jax.nn.silu(x)
-
 
 def _leaky_relu(x, negative_slope=0.2):
     return jax.nn.leaky_relu(x, negative_slope)
 
 
-def _celu(x, alpha=1.0):
-    """max(x, 0) + alpha * min(exp(x / alpha) - 1, 0)."""
-    return jax.nn.celu(x, alpha=alpha)
-
-
-def _glu(x, axis=-1):
-    """Gated linear unit: a * sigmoid(b), a and b the two halves of `x` along `axis`."""
-    return jax.nn.glu(x, axis=axis)
 
 
 def _glu_spec(x, axis=-1):
@@ -146,34 +125,10 @@ def _soft_shrink(x, threshold=0.5):
                      jnp.where(x < -threshold, x + threshold, jnp.zeros((), x.dtype)))
 
 
-def _hard_silu(x):
-    """x * hard_sigmoid(x) = x * relu6(x + 3) / 6."""
-    return jax.nn.hard_silu(x)
 
 
-def _hard_tanh(x):
-    """x clipped to [-1, 1]."""
-    return jax.nn.hard_tanh(x)
 
 
-def _log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x)."""
-    return jax.nn.log_sigmoid(x)
-
-
-def _sparse_plus(x):
-    """0 for x <= -1, (x + 1)**2 / 4 for -1 < x < 1, x for x >= 1."""
-    return jax.nn.sparse_plus(x)
-
-
-def _sparse_sigmoid(x):
-    """0 for x <= -1, (x + 1) / 2 for -1 < x < 1, 1 for x >= 1."""
-    return jax.nn.sparse_sigmoid(x)
-
-
-def _squareplus(x, b=4):
-    """(x + sqrt(x**2 + b)) / 2."""
-    return jax.nn.squareplus(x, b=b)
 
 
 def _tanh_shrink(x):
@@ -214,31 +169,31 @@ def _polar(abs_, angle):
     return jax.lax.complex(abs_ * jnp.cos(angle), abs_ * jnp.sin(angle))
 
 
-relu = symbolic_function(_relu, "relu")
-relu6 = symbolic_function(_relu6, "relu6")
-sigmoid = symbolic_function(_sigmoid, "sigmoid")
+relu = symbolic_function(_on_array(jax.nn.relu), "relu")
+relu6 = symbolic_function(_on_array(jax.nn.relu6), "relu6")
+sigmoid = symbolic_function(_on_array(jax.nn.sigmoid), "sigmoid")
 _softmax_op = symbolic_function(_softmax, "softmax")
 _log_softmax_op = symbolic_function(_log_softmax, "log_softmax")
-elu = symbolic_function(_elu, "elu")
-selu = symbolic_function(_selu, "selu")
-softplus = symbolic_function(_softplus, "softplus")
+elu = symbolic_function(_on_array(jax.nn.elu), "elu")
+selu = symbolic_function(_on_array(jax.nn.selu), "selu")
+softplus = symbolic_function(_on_array(jax.nn.softplus), "softplus")
 softsign = symbolic_function(_softsign, "softsign")
 hard_sigmoid = symbolic_function(_hard_sigmoid, "hard_sigmoid")
 gelu = symbolic_function(_gelu, "gelu")
-silu = symbolic_function(_silu, "silu")
+silu = symbolic_function(_on_array(jax.nn.silu), "silu")
 swish = silu
 leaky_relu = symbolic_function(_leaky_relu, "leaky_relu")
-celu = symbolic_function(_celu, "celu")
-glu = spec_function(_glu, _glu_spec, "glu")
+celu = symbolic_function(_on_array(jax.nn.celu), "celu")
+glu = spec_function(_on_array(jax.nn.glu), _glu_spec, "glu")
 hard_shrink = symbolic_function(_hard_shrink, "hard_shrink")
 soft_shrink = symbolic_function(_soft_shrink, "soft_shrink")
-hard_silu = symbolic_function(_hard_silu, "hard_silu")
+hard_silu = symbolic_function(_on_array(jax.nn.hard_silu), "hard_silu")
 hard_swish = hard_silu
-hard_tanh = symbolic_function(_hard_tanh, "hard_tanh")
-log_sigmoid = symbolic_function(_log_sigmoid, "log_sigmoid")
-sparse_plus = symbolic_function(_sparse_plus, "sparse_plus")
-sparse_sigmoid = symbolic_function(_sparse_sigmoid, "sparse_sigmoid")
-squareplus = symbolic_function(_squareplus, "squareplus")
+hard_tanh = symbolic_function(_on_array(jax.nn.hard_tanh), "hard_tanh")
+log_sigmoid = symbolic_function(_on_array(jax.nn.log_sigmoid), "log_sigmoid")
+sparse_plus = symbolic_function(_on_array(jax.nn.sparse_plus), "sparse_plus")
+sparse_sigmoid = symbolic_function(_on_array(jax.nn.sparse_sigmoid), "sparse_sigmoid")
+squareplus = symbolic_function(_on_array(jax.nn.squareplus), "squareplus")
 tanh_shrink = symbolic_function(_tanh_shrink, "tanh_shrink")
 threshold = symbolic_function(_threshold, "threshold")
 sparsemax = symbolic_function(_sparsemax, "sparsemax")

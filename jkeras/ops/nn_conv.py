@@ -145,14 +145,20 @@ def _conv_spec(inputs, kernel, strides=1, padding="valid", data_format=None, dil
     return KerasTensor(shape, kernel.dtype)
 
 
-def _check_depthwise_channels(op, inputs, kernel, data_format, name="kernel"):
+def _check_kernel_channels(op, inputs, kernel, data_format, kernel_axis, layout,
+                           name="kernel"):
     channels = _channels(inputs, data_format)
-    if channels is not None and kernel.shape[-2] != channels:
+    if channels is not None and kernel.shape[kernel_axis] != channels:
         raise ValueError(
-            f"{op}: `{name}` must have one slice per input channel: {name}.shape[-2] must be "
-            f"{channels} (the channels of inputs of shape {tuple(inputs.shape)}, "
-            f"data_format='{data_format}'), got {name}.shape={tuple(kernel.shape)}."
+            f"{op}: `{name}` is laid out {layout}, so {name}.shape[{kernel_axis}] must equal "
+            f"the input channels ({channels}, data_format='{data_format}'); got "
+            f"{name}.shape={tuple(kernel.shape)}, inputs.shape={tuple(inputs.shape)}."
         )
+
+
+def _check_depthwise_channels(op, inputs, kernel, data_format):
+    _check_kernel_channels(op, inputs, kernel, data_format, -2,
+                           "(*kernel_size, in_channels, multiplier)")
 
 
 def _depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
@@ -222,14 +228,8 @@ def _transpose_args(inputs, kernel, strides, padding, output_padding, data_forma
         op, inputs, kernel, strides, padding, data_format, dilation_rate)
     if output_padding is not None:
         output_padding = int_tuple(output_padding, rank, "output_padding", op, min_value=0)
-    channels = _channels(inputs, data_format)
-    if channels is not None and kernel.shape[-1] != channels:
-        raise ValueError(
-            f"{op}: the kernel is laid out (*kernel_size, out_channels, in_channels), so "
-            f"kernel.shape[-1] must equal the input channels ({channels}, data_format="
-            f"'{data_format}'); got kernel.shape={tuple(kernel.shape)}, "
-            f"inputs.shape={tuple(inputs.shape)}."
-        )
+    _check_kernel_channels(op, inputs, kernel, data_format, -1,
+                           "(*kernel_size, out_channels, in_channels)")
     return strides, padding, output_padding, data_format, dilation
 
 
@@ -274,7 +274,16 @@ def _pool_args(op, inputs, pool_size, strides, padding, data_format):
     return pool_size, strides, _padding(padding, op), standardize_data_format(data_format)
 
 
-def _pool_spec(op):
+def _pool_op(op: str, mode: str, doc: str):
+    """The `op` ('max_pool' / 'average_pool') of `pool_kernels.pool` in `mode`."""
+    def pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+        pool_size, strides, padding, data_format = _pool_args(
+            op, inputs, pool_size, strides, padding, data_format)
+        inputs = jnp.asarray(inputs)
+        _spatial_out(op, inputs, pool_size, strides, padding, data_format,
+                     (1,) * len(pool_size))
+        return pool_kernels.pool(inputs, mode, pool_size, strides, padding, data_format)
+
     def spec(inputs, pool_size, strides=None, padding="valid", data_format=None):
         pool_size, strides, padding, data_format = _pool_args(
             op, inputs, pool_size, strides, padding, data_format)
@@ -283,33 +292,15 @@ def _pool_spec(op):
         shape = _shape_with(inputs.shape[0], data_format, out, _channels(inputs, data_format))
         return KerasTensor(shape, inputs.dtype)
 
-    return spec
+    pool.__doc__ = doc
+    return spec_function(pool, spec, op)
 
 
-def _max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """Max over windows of `pool_size` (an int or one per spatial axis) moved by `strides`
-    (default: pool_size)."""
-    pool_size, strides, padding, data_format = _pool_args(
-        "max_pool", inputs, pool_size, strides, padding, data_format)
-    inputs = jnp.asarray(inputs)
-    _spatial_out("max_pool", inputs, pool_size, strides, padding, data_format,
-                 (1,) * len(pool_size))
-    return pool_kernels.pool(inputs, "max", pool_size, strides, padding, data_format)
-
-
-def _average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """Mean over windows of `pool_size` moved by `strides` (default: pool_size); with
-    padding='same' each window's mean counts only its valid (unpadded) entries."""
-    pool_size, strides, padding, data_format = _pool_args(
-        "average_pool", inputs, pool_size, strides, padding, data_format)
-    inputs = jnp.asarray(inputs)
-    _spatial_out("average_pool", inputs, pool_size, strides, padding, data_format,
-                 (1,) * len(pool_size))
-    return pool_kernels.pool(inputs, "avg", pool_size, strides, padding, data_format)
-
-
-max_pool = spec_function(_max_pool, _pool_spec("max_pool"), "max_pool")
-average_pool = spec_function(_average_pool, _pool_spec("average_pool"), "average_pool")
+max_pool = _pool_op("max_pool", "max", """Max over windows of `pool_size` (an int or one per
+    spatial axis) moved by `strides` (default: pool_size).""")
+average_pool = _pool_op("average_pool", "avg", """Mean over windows of `pool_size` moved by
+    `strides` (default: pool_size); with padding='same' each window's mean counts only its
+    valid (unpadded) entries.""")
 
 
 # ---------------------------------------------------------------------------

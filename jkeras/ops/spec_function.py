@@ -9,10 +9,11 @@ rule instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
-from jkeras.ops.operation import FunctionOperation, unwrap_variables
+from jkeras.ops.operation import FunctionOperation, symbolic_function
 
 
 class SpecFunctionOperation(FunctionOperation):
@@ -30,17 +31,14 @@ def spec_function(fn: Callable, output_spec: Callable, name: str | None = None) 
     """Like `symbolic_function(fn, name)`, but on KerasTensors the outputs are the
     KerasTensors that `output_spec(*args, **kwargs)` returns (it sees the same
     arguments, KerasTensors included, and may raise ValueError for bad shapes)."""
-    op_name = name or fn.__name__
+    on_arrays = symbolic_function(fn, name)
 
+    @functools.wraps(on_arrays)
     def wrapper(*args, **kwargs):
         if any_symbolic(args, kwargs):
-            return SpecFunctionOperation(fn, op_name, output_spec)(*args, **kwargs)
-        return fn(*unwrap_variables(args), **unwrap_variables(kwargs))
+            return SpecFunctionOperation(fn, on_arrays.__name__, output_spec)(*args, **kwargs)
+        return on_arrays(*args, **kwargs)
 
-    wrapper.__name__ = op_name
-    wrapper.__qualname__ = op_name
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn
     return wrapper
 
 

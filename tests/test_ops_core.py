@@ -176,3 +176,13 @@ def test_symbolic_control_flow_and_indexing():
     model = jkeras.Model(inp, ops.transpose(out))
     data = np.arange(6, dtype="float32").reshape(2, 3)
     np.testing.assert_allclose(model.predict(data, verbose=0), np.cumsum(data, 1))
+
+
+def test_keras_core_and_math_names_are_ops():
+    names = ("associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient "
+             "dtype fori_loop is_tensor map rearrange saturate_cast scan scatter "
+             "scatter_update shape slice slice_update stop_gradient switch unstack "
+             "vectorized_map while_loop view_as_complex view_as_real cdist erf erfc erfinv "
+             "extract_sequences fft fft2 ifft2 in_top_k irfft istft logdet logsumexp rfft "
+             "rsqrt segment_max segment_min segment_prod segment_sum stft top_k").split()
+    assert [n for n in names if not callable(getattr(ops, n, None))] == []

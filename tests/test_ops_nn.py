@@ -24,6 +24,27 @@ def _jit(fn, *args):
     return jax.tree_util.tree_map(np.asarray, jax.jit(fn)(*args))
 
 
+# keras.ops.nn of Keras 3.15 (adaptive_average_pool / adaptive_max_pool live elsewhere).
+KERAS_NN_NAMES = [
+    "average_pool", "batch_normalization", "binary_crossentropy", "categorical_crossentropy",
+    "celu", "conv", "conv_transpose", "ctc_decode", "ctc_loss", "depth_to_space",
+    "depthwise_conv", "dot_product_attention", "elu", "fold", "gelu", "glu", "hard_shrink",
+    "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization", "leaky_relu",
+    "log_sigmoid", "log_softmax", "max_pool", "moments", "multi_hot", "normalize", "one_hot",
+    "polar", "psnr", "relu", "relu6", "rms_normalization", "selu", "separable_conv", "sigmoid",
+    "silu", "soft_shrink", "softmax", "softplus", "softsign", "space_to_depth",
+    "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+    "swish", "tanh_shrink", "threshold", "unfold",
+]
+
+
+def test_every_keras_nn_name_is_an_op():
+    for name in KERAS_NN_NAMES:
+        assert callable(getattr(ops.nn, name)), name
+        assert getattr(ops, name) is getattr(ops.nn, name), name
+    assert ops.nn.swish is ops.nn.silu and ops.nn.hard_swish is ops.nn.hard_silu
+
+
 # ---------------------------------------------------------------------------
 # numpy references (channels_last)
 # ---------------------------------------------------------------------------

@@ -78,9 +78,6 @@ def _log_softmax(x, axis=-1):
     return jax.nn.log_softmax(x, axis=axis)
 
 
-
-
-
 def _softsign(x):
     return x / (1.0 + jnp.abs(x))
 
@@ -94,11 +91,8 @@ def _gelu(x, approximate=True):
     return jax.nn.gelu(x, approximate=approximate)
 
 
-
 def _leaky_relu(x, negative_slope=0.2):
     return jax.nn.leaky_relu(x, negative_slope)
-
-
 
 
 def _glu_spec(x, axis=-1):
@@ -123,12 +117,6 @@ def _soft_shrink(x, threshold=0.5):
     x = jnp.asarray(x)
     return jnp.where(x > threshold, x - threshold,
                      jnp.where(x < -threshold, x + threshold, jnp.zeros((), x.dtype)))
-
-
-
-
-
-
 
 
 def _tanh_shrink(x):

@@ -25,7 +25,6 @@ import functools
 
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend import naming
@@ -33,8 +32,13 @@ from jkeras.backend.config import standardize_data_format
 from jkeras.engine.layer import Layer
 from jkeras.engine.legacy import COMMON, user_stacklevel, warn_keras1  # noqa: F401
 from jkeras.ops import conv_kernels
+from jkeras.ops.conv_kernels import (  # noqa: F401  (shared with pooling/reshaping)
+    conv_output_length,
+    deconv_output_length,
+    dimension_numbers,
+    spatial_axes,
+)
 
-_SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
 _SPATIAL_NAMES = {1: "steps", 2: "rows, cols", 3: "dim1, dim2, dim3"}
 
 
@@ -108,37 +112,6 @@ def normalize_padding(value, owner: str, allowed=("valid", "same")) -> str:
     return v
 
 
-def conv_output_length(length, kernel: int, stride: int, padding: str, dilation: int = 1):
-    """Output length of a convolution or pooling window along one axis (None if
-    unknown); may be <= 0 for a 'valid' window larger than the input."""
-    if length is None:
-        return None
-    extent = (kernel - 1) * dilation + 1
-    if padding == "valid":
-        return (length - extent) // stride + 1
-    return (length + stride - 1) // stride  # 'same' and 'causal'
-
-
-def deconv_output_length(length, kernel: int, stride: int, padding: str,
-                         output_padding: int | None, dilation: int = 1):
-    """Output length of a transposed convolution along one axis (Keras rules)."""
-    if length is None:
-        return None
-    extent = (kernel - 1) * dilation + 1
-    if output_padding is None:
-        if padding == "valid":
-            return length * stride + max(extent - stride, 0)
-        return length * stride
-    pad = extent // 2 if padding == "same" else 0
-    return (length - 1) * stride + extent - 2 * pad + output_padding
-
-
-def spatial_axes(rank: int, data_format: str) -> tuple:
-    """Axes of the spatial dimensions of a (rank + 2)-D batch."""
-    start = 1 if data_format == "channels_last" else 2
-    return tuple(range(start, start + rank))
-
-
 def channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else 1
 
@@ -171,18 +144,6 @@ def check_rank(layer: Layer, inputs, rank: int, data_format: str | None) -> tupl
             f"{rank + 2}{where}, but got an input of shape {shape} (rank {len(shape)})."
         )
     return shape
-
-
-def _spatial_dims_letters(rank: int) -> str:
-    return _SPATIAL_LETTERS[rank]
-
-
-def dimension_numbers(rank: int, data_format: str, kernel_io: str = "IO") -> tuple:
-    """`dimension_numbers` for lax.conv_general_dilated: the input/output layout of
-    the data format and a kernel laid out (*spatial, I, O) (or (*spatial, O, I))."""
-    sp = _spatial_dims_letters(rank)
-    lhs = f"N{sp}C" if data_format == "channels_last" else f"NC{sp}"
-    return (lhs, sp + kernel_io, lhs)
 
 
 def _owner(layer) -> str:
@@ -585,22 +546,9 @@ class _BaseConvTranspose(_Conv):
     def call(self, inputs):
         kernel = self.kernel.value
         x = self._prepare(inputs, kernel)
-        sp = [x.shape[a] for a in spatial_axes(self.rank, self.data_format)]
-        out = self._out_lengths(sp)
-        pads = []
-        for n, o, k, s, d in zip(sp, out, self.kernel_size, self.strides, self.dilation_rate):
-            extent = (k - 1) * d + 1
-            # The forward convolution this transposes pads its input by `before`.
-            before = max((n - 1) * s + extent - o, 0) // 2
-            lo = extent - 1 - before
-            hi = o - (n - 1) * s + extent - 2 - lo
-            pads.append((lo, hi))
-        flipped = jnp.flip(kernel, axis=tuple(range(self.rank)))
-        y = lax.conv_general_dilated(
-            x, flipped, window_strides=(1,) * self.rank, padding=pads,
-            lhs_dilation=self.strides, rhs_dilation=self.dilation_rate,
-            dimension_numbers=dimension_numbers(self.rank, self.data_format, "OI"),
-        )
+        y = conv_kernels.conv_transpose(x, kernel, self.strides, self.padding,
+                                        self.output_padding, self.dilation_rate,
+                                        self.data_format)
         return self._add_bias_and_activate(y)
 
     def compute_output_shape(self, input_shape):
@@ -662,16 +610,8 @@ _K1_SEPARABLE_TABLE = {
 
 
 def _depthwise_conv(layer, x, kernel):
-    """Depthwise convolution of `x` with a (*k, in, multiplier) kernel: output
-    channel c * multiplier + m is input channel c convolved with kernel[..., c, m]."""
-    in_ch, mult = kernel.shape[-2], kernel.shape[-1]
-    k = kernel.reshape((*kernel.shape[:-2], 1, in_ch * mult))
-    return lax.conv_general_dilated(
-        x, k, window_strides=layer.strides, padding=layer._padding_arg(),
-        rhs_dilation=layer.dilation_rate,
-        dimension_numbers=dimension_numbers(layer.rank, layer.data_format),
-        feature_group_count=in_ch,
-    )
+    return conv_kernels.depthwise_conv(x, kernel, layer.strides, layer._padding_arg(),
+                                       layer.dilation_rate, layer.data_format)
 
 
 class _BaseSeparableConv(_Conv):

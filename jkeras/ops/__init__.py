@@ -7,51 +7,14 @@ building a functional model.
 
 from jkeras.ops import linalg  # noqa: F401
 from jkeras.ops.linalg import *  # noqa: F401,F403
-from jkeras.ops.nn import (  # noqa: F401
-    elu,
-    gelu,
-    hard_sigmoid,
-    leaky_relu,
-    log_softmax,
-    relu,
-    relu6,
-    selu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    softsign,
-    swish,
-)
 from jkeras.ops.numpy import *  # noqa: F401,F403
-from jkeras.ops.numpy import batch_dot, cast, getitem, norm, one_hot, stop_gradient  # noqa: F401
+from jkeras.ops.numpy import batch_dot, getitem  # noqa: F401
 from jkeras.ops.operation import Operation, symbolic_function  # noqa: F401
 
-
-def convert_to_tensor(x, dtype=None):
-    """An array on the default device (a jkeras Variable gives its value)."""
-    import jax.numpy as jnp
-
-    if getattr(x, "_is_variable", False):
-        x = x.value
-    return jnp.asarray(x, dtype=dtype)
-
-
-def convert_to_numpy(x):
-    """A numpy array copy of an array or Variable."""
-    import numpy as np
-
-    if getattr(x, "_is_variable", False):
-        x = x.value
-    return np.asarray(x)
-
-
-def shape(x) -> tuple:
-    """Static shape (batch dim None for symbolic tensors)."""
-    return tuple(x.shape)
-
-
-def dtype(x) -> str:
-    import jax.numpy as jnp
-
-    return jnp.dtype(x.dtype).name
+# isort: split
+# keras.ops core, math and nn ops; imported after numpy so that their cast, stop_gradient
+# and one_hot (Keras's signatures) are the ones jkeras.ops exports.
+from jkeras.ops import core, math, nn  # noqa: F401,E402
+from jkeras.ops.core import *  # noqa: F401,F403,E402
+from jkeras.ops.math import *  # noqa: F401,F403,E402
+from jkeras.ops.nn import *  # noqa: F401,F403,E402

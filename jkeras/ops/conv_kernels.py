@@ -92,6 +92,37 @@ def dimension_numbers(rank: int, data_format: str, kernel_io: str = "IO") -> tup
     return (lhs, sp + kernel_io, lhs)
 
 
+def spatial_axes(rank: int, data_format: str) -> tuple:
+    """Axes of the spatial dimensions of a (rank + 2)-D batch."""
+    start = 1 if data_format == "channels_last" else 2
+    return tuple(range(start, start + rank))
+
+
+def conv_output_length(length, kernel: int, stride: int, padding: str, dilation: int = 1):
+    """Output length of a convolution or pooling window along one axis (None if
+    unknown); may be <= 0 for a 'valid' window larger than the input."""
+    if length is None:
+        return None
+    extent = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return (length - extent) // stride + 1
+    return (length + stride - 1) // stride  # 'same' and 'causal'
+
+
+def deconv_output_length(length, kernel: int, stride: int, padding: str,
+                         output_padding: int | None, dilation: int = 1):
+    """Output length of a transposed convolution along one axis (Keras rules)."""
+    if length is None:
+        return None
+    extent = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        if padding == "valid":
+            return length * stride + max(extent - stride, 0)
+        return length * stride
+    pad = extent // 2 if padding == "same" else 0
+    return (length - 1) * stride + extent - 2 * pad + output_padding
+
+
 def explicit_padding(in_spatial: Sequence[int], kernel_spatial: Sequence[int],
                      strides: Sequence[int], dilation: Sequence[int],
                      padding) -> tuple:
@@ -220,6 +251,48 @@ def conv(x, kernel, strides: Sequence[int], padding, dilation: Sequence[int],
 
 
 # ---------------------------------------------------------------------------
+# Depthwise and transposed convolutions
+# ---------------------------------------------------------------------------
+def depthwise_conv(x, kernel, strides: Sequence[int], padding, dilation: Sequence[int],
+                   data_format: str):
+    """Depthwise convolution of `x` with a (*k, in, multiplier) kernel: output channel
+    c * multiplier + m is input channel c convolved with kernel[..., c, m]. `padding` is
+    'VALID', 'SAME' or (low, high) pairs."""
+    in_ch, mult = kernel.shape[-2], kernel.shape[-1]
+    k = kernel.reshape((*kernel.shape[:-2], 1, in_ch * mult))
+    return lax.conv_general_dilated(
+        x, k, window_strides=tuple(strides), padding=padding, rhs_dilation=tuple(dilation),
+        dimension_numbers=dimension_numbers(len(strides), data_format),
+        feature_group_count=in_ch,
+    )
+
+
+def conv_transpose(x, kernel, strides: Sequence[int], padding: str,
+                   output_padding: Sequence[int] | None, dilation: Sequence[int],
+                   data_format: str):
+    """Transposed convolution (the input gradient of a convolution) with a kernel laid out
+    (*k, out, in), padding 'valid' or 'same', and the output lengths of
+    `deconv_output_length` (Keras's rules; `output_padding` None or one int per axis)."""
+    rank = len(strides)
+    sp = [x.shape[a] for a in spatial_axes(rank, data_format)]
+    ops = output_padding or (None,) * rank
+    pads = []
+    for n, k, s, op, d in zip(sp, kernel.shape[:rank], strides, ops, dilation):
+        o = deconv_output_length(n, k, s, padding, op, d)
+        extent = (k - 1) * d + 1
+        # The forward convolution this transposes pads its input by `before`.
+        before = max((n - 1) * s + extent - o, 0) // 2
+        lo = extent - 1 - before
+        pads.append((lo, o - (n - 1) * s + extent - 2 - lo))
+    flipped = jnp.flip(kernel, axis=tuple(range(rank)))
+    return lax.conv_general_dilated(
+        x, flipped, window_strides=(1,) * rank, padding=pads, lhs_dilation=tuple(strides),
+        rhs_dilation=tuple(dilation),
+        dimension_numbers=dimension_numbers(rank, data_format, "OI"),
+    )
+
+
+# ---------------------------------------------------------------------------
 # Folding two linear convolutions into one
 # ---------------------------------------------------------------------------
 def compose_kernels(kernel1, bias1, kernel2, bias2):
@@ -261,5 +334,6 @@ def fold_saves_work(kernel1_shape: Sequence[int], kernel2_shape: Sequence[int]) 
 
 
 __all__ = ["IMPLEMENTATIONS", "compose_kernels", "conv", "conv_implementation",
+           "conv_output_length", "conv_transpose", "deconv_output_length", "depthwise_conv",
            "dimension_numbers", "explicit_padding", "fold_saves_work", "select_implementation",
-           "set_conv_implementation", "ynn_applies"]
+           "set_conv_implementation", "spatial_axes", "ynn_applies"]

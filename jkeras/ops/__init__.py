@@ -5,6 +5,7 @@ KerasTensor it records a graph node, so ops can be used between layers when
 building a functional model.
 """
 
+from jkeras.ops.adaptive_pooling import adaptive_average_pool, adaptive_max_pool  # noqa: F401
 from jkeras.ops.nn import (  # noqa: F401
     elu,
     gelu,

@@ -63,16 +63,13 @@ def _channel(spec: _ConvStepSpec) -> int:
 
 
 def _gated_conv(spec, x, kernel, masks, strides, padding, dilation):
-    """conv(x, kernel) for the four gates at once, or gate by gate on `x` times each
-    gate's dropout mask (`masks`: (4, *x.shape) or None)."""
-    def conv(inp, k):
-        return conv_kernels.conv(inp, k, strides, padding, dilation, spec.data_format)
-
-    if masks is None:
-        return conv(x, kernel)
-    parts = jnp.split(kernel, 4, axis=-1)
-    return jnp.concatenate([conv(x * masks[g], parts[g]) for g in range(4)],
-                           axis=_channel(spec))
+    """conv(x, kernel) for the four gates at once; with dropout masks (`masks`:
+    (4, *x.shape) or None) gate g sees `x * masks[g]`: one grouped convolution of
+    the four masked copies, group g producing gate g's channels."""
+    if masks is not None:
+        x = jnp.concatenate([x * masks[g] for g in range(4)], axis=_channel(spec))
+    return conv_kernels.conv(x, kernel, strides, padding, dilation, spec.data_format,
+                             groups=1 if masks is None else 4)
 
 
 def _project(spec, xs, dp, kernel, bias):
@@ -317,7 +314,7 @@ class ConvLSTM(_BuiltinRNN):
         if shape is None:
             return
         cell = self.cell
-        ch = channel_axis(cell.data_format)
+        ch = -1 if cell.data_format == "channels_last" else 2  # axes of (batch, time, ...)
         spatial = shape[2:-1] if ch == -1 else shape[3:]
         if shape[ch] is None or None in spatial:
             raise ValueError(

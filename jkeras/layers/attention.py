@@ -51,6 +51,15 @@ def combined_attention_mask(q_len: int, v_len: int, query_mask=None, value_mask=
     return auto
 
 
+def merge_input_masks(mask, query_mask=None, value_mask=None, key_mask=None) -> tuple:
+    """(query_mask, value_mask, key_mask): the ones given explicitly, else the Keras
+    masks of the query, value and key tensors (`mask`, a list of up to three)."""
+    auto = [None] * 3 if mask is None else list(mask) + [None] * (3 - len(mask))
+    return (auto[0] if query_mask is None else query_mask,
+            auto[1] if value_mask is None else value_mask,
+            auto[2] if key_mask is None else key_mask)
+
+
 def masked_softmax(scores, mask=None):
     """softmax over the last axis where `mask` (broadcastable, True = keep) allows;
     masked positions, and so fully masked rows, get weight 0."""
@@ -456,11 +465,8 @@ class MultiHeadAttention(Layer):
              use_causal_mask=False, mask=None):
         if key is None:
             key = value
-        if mask is not None:
-            auto = list(mask) + [None] * (3 - len(mask))
-            query_mask = auto[0] if query_mask is None else query_mask
-            value_mask = auto[1] if value_mask is None else value_mask
-            key_mask = auto[2] if key_mask is None else key_mask
+        query_mask, value_mask, key_mask = merge_input_masks(mask, query_mask, value_mask,
+                                                             key_mask)
         rank = query.ndim
         self._inner_axes(rank)
         batch = query.shape[0]

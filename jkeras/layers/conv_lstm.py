@@ -23,9 +23,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.config import standardize_data_format
 from jkeras.engine.layer import Layer
+from jkeras.layers.arguments import arguments_config, set_arguments
 from jkeras.layers.convolutional import (
     channel_axis,
     check_rank,
@@ -35,9 +35,9 @@ from jkeras.layers.convolutional import (
 )
 from jkeras.layers.recurrent import (
     _CELL_ATTRS,
+    RECURRENT_ARGUMENTS,
     RNN,
     _BuiltinRNN,
-    _clamp_rate,
     _dropout_mask,
     _scan_loop,
     unit_forget_bias_initializer,
@@ -139,22 +139,15 @@ class ConvLSTMCell(Layer):
                 f"{owner}: strides > 1 together with dilation_rate > 1 is not supported "
                 f"(got strides={self.strides}, dilation_rate={self.dilation_rate})."
             )
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _clamp_rate(dropout)
-        self.recurrent_dropout = _clamp_rate(recurrent_dropout)
-        self.seed = seed
+        set_arguments(
+            self, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, seed=seed)
         self.spatial_dims = self.input_dim = None
 
     @property
@@ -251,22 +244,8 @@ class ConvLSTMCell(Layer):
             "padding": self.padding,
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
             "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
+            **arguments_config(self, *RECURRENT_ARGUMENTS),
         }
 
 

@@ -20,9 +20,10 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from jkeras import activations, constraints, initializers, regularizers
+from jkeras import initializers
 from jkeras.engine.input_spec import InputSpec
 from jkeras.engine.layer import Layer
+from jkeras.layers.arguments import KERNEL_BIAS_ARGUMENTS, arguments_config, set_arguments
 
 _FORMS = (
     (re.compile(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)"), None),
@@ -209,13 +210,10 @@ class EinsumDense(Layer):
                             f"None, got {bias_axes!r}.")
         self.equation = equation
         self.bias_axes = bias_axes
-        self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_arguments(self, activation=activation, kernel_initializer=kernel_initializer,
+                      bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                      bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                      bias_constraint=bias_constraint)
         if lora_rank is not None and (not isinstance(lora_rank, (int, np.integer))
                                       or lora_rank <= 0):
             raise ValueError(f"{owner}: lora_rank must be a positive integer or None, got "
@@ -307,15 +305,9 @@ class EinsumDense(Layer):
             **super().get_config(),
             "output_shape": self.partial_output_shape,
             "equation": self.equation,
-            "activation": activations.serialize(self.activation),
             "bias_axes": self.bias_axes,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **arguments_config(self, "activation", *KERNEL_BIAS_ARGUMENTS,
+                               "activity_regularizer"),
             "quantization_config": None,
         }
         if self.lora_rank:

@@ -17,12 +17,13 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from jkeras import constraints, initializers, regularizers
 from jkeras.engine.layer import Layer
+from jkeras.layers.arguments import KERNEL_BIAS_ARGUMENTS, arguments_config, set_arguments
 from jkeras.layers.attention import (
     attention_call_args,
     combined_attention_mask,
     masked_softmax,
+    merge_input_masks,
 )
 from jkeras.layers.core import apply_dropout
 from jkeras.layers.einsum_dense import EinsumDense
@@ -86,15 +87,11 @@ class GroupedQueryAttention(Layer):
         if self._flash_attention and self.dropout > 0:
             raise ValueError(f"{owner}: dropout is not supported with flash_attention=True; "
                              f"set dropout=0.0 or flash_attention=None.")
-        self.use_bias = bool(use_bias)
         self.use_gate = bool(use_gate)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.seed = seed
+        set_arguments(self, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                      bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                      bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                      bias_constraint=bias_constraint, seed=seed)
         self.supports_masking = True
         self._build_shapes = None
 
@@ -175,11 +172,8 @@ class GroupedQueryAttention(Layer):
             )
         if key is None:
             key = value
-        if mask is not None:
-            auto = list(mask) + [None] * (3 - len(mask))
-            query_mask = auto[0] if query_mask is None else query_mask
-            value_mask = auto[1] if value_mask is None else value_mask
-            key_mask = auto[2] if key_mask is None else key_mask
+        query_mask, value_mask, key_mask = merge_input_masks(mask, query_mask, value_mask,
+                                                             key_mask)
         full_mask = combined_attention_mask(
             query.shape[1], value.shape[1], query_mask, value_mask, key_mask, attention_mask,
             use_causal_mask, self.sliding_window)
@@ -216,14 +210,7 @@ class GroupedQueryAttention(Layer):
             "use_gate": self.use_gate,
             "sliding_window": self.sliding_window,
             "dropout": self.dropout,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
+            **arguments_config(self, *KERNEL_BIAS_ARGUMENTS, "activity_regularizer", "seed"),
         }
 
 

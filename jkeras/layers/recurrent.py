@@ -27,11 +27,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jkeras import activations, constraints, initializers, regularizers
+from jkeras import regularizers
 from jkeras.backend import scope as _scope
 from jkeras.backend.random import next_key
 from jkeras.engine.layer import Layer
 from jkeras.engine.legacy import legacy_args
+from jkeras.layers.arguments import arguments_config, clamp_rate, set_arguments
 
 # Keras 1 argument names of the recurrent layers: old -> new (or (new, converter)).
 _RNN_LEGACY = {
@@ -118,8 +119,15 @@ def nest_variable_paths(layer: Layer, prefix: str) -> None:
 # ---------------------------------------------------------------------------
 # cells
 # ---------------------------------------------------------------------------
-def _clamp_rate(rate) -> float:
-    return min(1.0, max(0.0, float(rate or 0.0)))
+_clamp_rate = clamp_rate
+
+# the arguments of a recurrent cell, in Keras's config order
+RECURRENT_ARGUMENTS = (
+    "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+    "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+    "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "dropout", "recurrent_dropout", "seed",
+)
 
 
 def _check_units(owner: str, units) -> int:
@@ -161,21 +169,14 @@ class _GatedCell(Layer):
         kwargs.pop("implementation", None)
         super().__init__(**kwargs)
         self.units = _check_units(type(self).__name__, units)
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _clamp_rate(dropout)
-        self.recurrent_dropout = _clamp_rate(recurrent_dropout)
-        self.seed = seed
+        set_arguments(
+            self, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+            dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
 
     @property
     def state_size(self):
@@ -274,21 +275,7 @@ class _GatedCell(Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
+            **arguments_config(self, *RECURRENT_ARGUMENTS),
         }
 
 

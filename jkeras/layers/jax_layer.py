@@ -64,7 +64,8 @@ def _leaf_name(path, default: str) -> str:
 
 class JaxLayer(Layer):
     """A layer computing `call_fn` with its params/state held in jkeras Variables
-    (see the module docstring for the conventions)."""
+    (see the module docstring for the conventions). `seed` is accepted as in Keras;
+    the keys come from jkeras's random stream (`jkeras.utils.set_random_seed`)."""
 
     def __init__(self, call_fn, init_fn=None, params=None, state=None, seed=None,
                  native_serialization_platforms=None, **kwargs):
@@ -265,12 +266,15 @@ class FlaxLayer(JaxLayer):
 
 
 def _module_config(module) -> dict:
-    """A flax Module as a Keras-style entry: its class (to be found among registered
-    or custom objects when loading) and its dataclass fields."""
+    """A flax Module as a Keras-style entry: its own (when it defines get_config and
+    is registered), else its class and dataclass fields (to be found among custom
+    objects when loading)."""
     import dataclasses
 
-    from jkeras.saving import get_registered_name
+    from jkeras.saving import get_registered_name, serialize_keras_object
 
+    if hasattr(module, "get_config"):
+        return serialize_keras_object(module)
     cls = type(module)
     fields = {f.name: getattr(module, f.name) for f in dataclasses.fields(module)
               if f.name not in ("parent", "name")}

@@ -19,6 +19,7 @@ import numpy as np
 from jkeras.backend import dtype_policy as dtype_policies
 from jkeras.backend import scope as _scope
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
+from jkeras.engine.input_spec import assert_input_compatibility
 from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.engine.variable import Variable
 from jkeras.ops.node import Node, flatten
@@ -72,6 +73,8 @@ class Layer(Operation):
     # True for layers called on several positional tensors (query, value, key) that
     # receive `mask` as the list of the masks of all of them, not of the first only.
     _mask_from_all_args = False
+    # An InputSpec (or a list of them) the first call argument is checked against.
+    input_spec = None
 
     def batch_independent(self, training=None) -> bool:
         """Whether each sample's output depends only on that sample in this mode."""
@@ -352,6 +355,8 @@ class Layer(Operation):
             args = (kwargs.pop("inputs"),)
         if not args:
             raise TypeError(f"Layer '{self.name}' was called with no input.")
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, args[0], self.name)
         if any_symbolic(args, kwargs):
             return self._symbolic_call(args, kwargs)
         return self._eager_call(args, kwargs)

@@ -88,6 +88,28 @@ __all__ += ["ActivityRegularization", "SpatialDropout1D", "SpatialDropout2D", "S
             "GroupNormalization", "UnitNormalization", "CenterCrop", "Normalization", "Rescaling",
             "Resizing"]
 
+# Keras 3 layers added for parity (EinsumDense, ConvLSTM, adaptive pooling, ...)
+from jkeras.engine.input_spec import InputSpec  # noqa: E402
+from jkeras.layers.adaptive_pooling import *  # noqa: E402,F403
+from jkeras.layers.adaptive_pooling import __all__ as _adaptive_all  # noqa: E402
+from jkeras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # noqa: E402
+from jkeras.layers.einsum_dense import EinsumDense  # noqa: E402
+from jkeras.layers.group_query_attention import (  # noqa: E402
+    GroupedQueryAttention,
+    GroupQueryAttention,
+)
+from jkeras.layers.identity import Identity  # noqa: E402
+from jkeras.layers.jax_layer import FlaxLayer, JaxLayer  # noqa: E402
+from jkeras.layers.reversible_embedding import ReversibleEmbedding  # noqa: E402
+from jkeras.layers.rms_normalization import RMSNormalization  # noqa: E402
+from jkeras.layers.spectral_normalization import SpectralNormalization  # noqa: E402
+from jkeras.layers.stacked_rnn_cells import StackedRNNCells  # noqa: E402
+
+__all__ += [*_adaptive_all, "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "EinsumDense",
+            "GroupQueryAttention", "GroupedQueryAttention", "Identity", "FlaxLayer", "JaxLayer",
+            "ReversibleEmbedding", "RMSNormalization", "SpectralNormalization",
+            "StackedRNNCells", "InputSpec"]
+
 
 def _mark_batch_independent() -> None:
     """Layers whose output for a sample depends only on that sample, in every mode."""

@@ -26,6 +26,77 @@ def _causal_mask(q_len: int, v_len: int):
     return (jnp.arange(q_len)[:, None] >= jnp.arange(v_len)[None, :])[None]
 
 
+def combined_attention_mask(q_len: int, v_len: int, query_mask=None, value_mask=None,
+                            key_mask=None, attention_mask=None, use_causal_mask=False,
+                            sliding_window=None):
+    """(batch or 1, Tq, Tv) boolean (True = attend) from the Keras masks of the query
+    (batch, Tq) and of the value and key (batch, Tv), an explicit attention_mask, the
+    causal mask and a symmetric band of `sliding_window`; None when there is none."""
+    auto = None
+    if query_mask is not None:
+        auto = jnp.asarray(query_mask).astype(bool)[:, :, None]
+    for m in (value_mask, key_mask):
+        if m is not None:
+            m = jnp.asarray(m).astype(bool)[:, None, :]
+            auto = m if auto is None else jnp.logical_and(auto, m)
+    if use_causal_mask:
+        c = _causal_mask(q_len, v_len)
+        auto = c if auto is None else jnp.logical_and(auto, c)
+    if sliding_window is not None:
+        i, j = jnp.arange(q_len)[:, None], jnp.arange(v_len)[None, :]
+        band = (jnp.abs(i - j) < sliding_window)[None]
+        auto = band if auto is None else jnp.logical_and(auto, band)
+    if attention_mask is not None:
+        attention_mask = jnp.asarray(attention_mask).astype(bool)
+        auto = attention_mask if auto is None else jnp.logical_and(attention_mask, auto)
+    return auto
+
+
+def merge_input_masks(mask, query_mask=None, value_mask=None, key_mask=None) -> tuple:
+    """(query_mask, value_mask, key_mask): the ones given explicitly, else the Keras
+    masks of the query, value and key tensors (`mask`, a list of up to three)."""
+    auto = [None] * 3 if mask is None else list(mask) + [None] * (3 - len(mask))
+    return (auto[0] if query_mask is None else query_mask,
+            auto[1] if value_mask is None else value_mask,
+            auto[2] if key_mask is None else key_mask)
+
+
+def masked_softmax(scores, mask=None):
+    """softmax over the last axis where `mask` (broadcastable, True = keep) allows;
+    masked positions, and so fully masked rows, get weight 0."""
+    if mask is None:
+        return jax.nn.softmax(scores, axis=-1)
+    scores = jnp.where(mask, scores, -_mask_penalty(scores.dtype))
+    weights = jax.nn.softmax(scores, axis=-1)
+    return jnp.where(mask, weights, 0.0).astype(weights.dtype)
+
+
+def attention_call_args(layer, args: tuple, kwargs: dict) -> list:
+    """The tensors (query, value[, key]) of a call of an attention layer given
+    positionally or as query=/value=/key= (removed from `kwargs`); TypeError naming
+    the layer when query or value is missing or there are too many."""
+    args = list(args)
+    names = ("query", "value", "key")
+    for name in names:
+        if name in kwargs and len(args) == names.index(name):
+            v = kwargs.pop(name)
+            if v is None:
+                break
+            args.append(v)
+    if kwargs.get("key", 0) is None:
+        kwargs.pop("key")
+    owner = f"{type(layer).__name__} '{layer.name}'"
+    if len(args) < 2:
+        raise TypeError(
+            f"{owner} needs a query and a value: call it as layer(query, value) or "
+            f"layer(query, value, key) (self-attention: layer(x, x))."
+        )
+    if len(args) > 3:
+        raise TypeError(f"{owner} takes at most 3 positional tensors (query, value, key), "
+                        f"got {len(args)}.")
+    return args
+
+
 class Attention(Layer):
     """Dot-product (Luong-style) attention.
 
@@ -291,26 +362,7 @@ class MultiHeadAttention(Layer):
 
     # calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        args = list(args)
-        for name in ("query", "value", "key"):
-            if name in kwargs and len(args) == ("query", "value", "key").index(name):
-                v = kwargs.pop(name)
-                if v is None:
-                    break
-                args.append(v)
-        if kwargs.get("key", 0) is None:
-            kwargs.pop("key")
-        if len(args) < 2:
-            raise TypeError(
-                f"MultiHeadAttention '{self.name}' needs a query and a value: call it as "
-                f"layer(query, value) or layer(query, value, key) (self-attention: "
-                f"layer(x, x))."
-            )
-        if len(args) > 3:
-            raise TypeError(
-                f"MultiHeadAttention '{self.name}' takes at most 3 positional tensors "
-                f"(query, value, key), got {len(args)}."
-            )
+        args = attention_call_args(self, args, kwargs)
         if not self.built:
             self._check_shapes(args)
             self.build(tuple(args[0].shape), tuple(args[1].shape),
@@ -411,39 +463,13 @@ class MultiHeadAttention(Layer):
             y = y + layer.bias.value
         return y
 
-    def _attention_mask(self, q_len, v_len, query_mask, value_mask, key_mask,
-                        attention_mask, use_causal_mask):
-        """(batch or 1, Tq, Tv) boolean mask (True = attend), or None; sequence axes
-        already flattened."""
-        auto = None
-        if query_mask is not None:
-            auto = query_mask.astype(bool)[:, :, None]
-        for m in (value_mask, key_mask):
-            if m is not None:
-                m = m.astype(bool)[:, None, :]
-                auto = m if auto is None else jnp.logical_and(auto, m)
-        if use_causal_mask:
-            c = _causal_mask(q_len, v_len)
-            auto = c if auto is None else jnp.logical_and(auto, c)
-        if self.sliding_window is not None:
-            i, j = jnp.arange(q_len)[:, None], jnp.arange(v_len)[None, :]
-            band = (jnp.abs(i - j) < self.sliding_window)[None]
-            auto = band if auto is None else jnp.logical_and(auto, band)
-        if attention_mask is not None:
-            attention_mask = attention_mask.astype(bool)
-            auto = attention_mask if auto is None else jnp.logical_and(attention_mask, auto)
-        return auto
-
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
              use_causal_mask=False, mask=None):
         if key is None:
             key = value
-        if mask is not None:
-            auto = list(mask) + [None] * (3 - len(mask))
-            query_mask = auto[0] if query_mask is None else query_mask
-            value_mask = auto[1] if value_mask is None else value_mask
-            key_mask = auto[2] if key_mask is None else key_mask
+        query_mask, value_mask, key_mask = merge_input_masks(mask, query_mask, value_mask,
+                                                             key_mask)
         rank = query.ndim
         self._inner_axes(rank)
         batch = query.shape[0]
@@ -462,16 +488,13 @@ class MultiHeadAttention(Layer):
         if attention_mask is not None:
             attention_mask = jnp.asarray(attention_mask)
             attention_mask = attention_mask.reshape(attention_mask.shape[0], tq, tv)
-        full_mask = self._attention_mask(tq, tv, flat(query_mask), flat(value_mask),
-                                         flat(key_mask), attention_mask, use_causal_mask)
+        full_mask = combined_attention_mask(tq, tv, flat(query_mask), flat(value_mask),
+                                            flat(key_mask), attention_mask, use_causal_mask,
+                                            self.sliding_window)
         q = q * jnp.asarray(1.0 / math.sqrt(self.key_dim), q.dtype)
         scores = jnp.einsum("bsnh,btnh->bnts", k, q)
-        if full_mask is not None:
-            scores = jnp.where(full_mask[:, None], scores, -_mask_penalty(scores.dtype))
-        weights = jax.nn.softmax(scores, axis=-1)
-        if full_mask is not None:
-            # a fully masked row gets no weight at all (not a uniform distribution)
-            weights = jnp.where(full_mask[:, None], weights, 0.0).astype(weights.dtype)
+        # a fully masked row gets no weight at all (not a uniform distribution)
+        weights = masked_softmax(scores, None if full_mask is None else full_mask[:, None])
         final = weights
         if training and self.dropout > 0:
             final = apply_dropout(weights, self.dropout, seed=self.seed_generator)

@@ -580,6 +580,10 @@ class Conv3DTranspose(_BaseConvTranspose):
     rank = 3
 
 
+Convolution1DTranspose = Conv1DTranspose  # Keras 3 aliases: the same classes
+Convolution3DTranspose = Conv3DTranspose
+
+
 class Convolution2DTranspose(Conv2DTranspose):
     """Keras 2 name of Conv2DTranspose."""
 
@@ -791,8 +795,8 @@ class DepthwiseConv2D(_BaseDepthwiseConv):
 
 __all__ = [
     "AtrousConvolution1D", "AtrousConvolution2D", "Conv1D", "Conv1DTranspose", "Conv2D",
-    "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Convolution1D", "Convolution2D",
-    "Convolution2DTranspose", "Convolution3D", "Deconvolution2D", "DepthwiseConv1D",
-    "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
-    "SeparableConvolution2D",
+    "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose",
+    "Convolution2D", "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose",
+    "Deconvolution2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
+    "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
 ]

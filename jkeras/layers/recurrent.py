@@ -27,12 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jkeras import activations, constraints, initializers, regularizers
+from jkeras import regularizers
 from jkeras.backend import scope as _scope
 from jkeras.backend.random import next_key
 from jkeras.engine.layer import Layer
 from jkeras.engine.legacy import legacy_args
 from jkeras.engine.seed_generator import SeedGenerator, draw_key
+from jkeras.layers.arguments import arguments_config, clamp_rate, set_arguments
 
 # Keras 1 argument names of the recurrent layers: old -> new (or (new, converter)).
 _RNN_LEGACY = {
@@ -106,11 +107,28 @@ def deserialize_layer(config) -> Layer:
     return cls.from_config(dict(config.get("config", {})))
 
 
+def nest_variable_paths(layer: Layer, prefix: str) -> None:
+    """Names the variables of `layer` (held inside another layer) and of its
+    sublayers by their place, `prefix/[sublayer/...]name`, as Keras paths read."""
+    for v in layer._own_variables:
+        if v.path.split("/")[0] == layer.name or v.path == v.name:
+            v.path = f"{prefix}/{v.name}"
+    for sub in layer._sublayers:
+        nest_variable_paths(sub, f"{prefix}/{sub.name}")
+
+
 # ---------------------------------------------------------------------------
 # cells
 # ---------------------------------------------------------------------------
-def _clamp_rate(rate) -> float:
-    return min(1.0, max(0.0, float(rate or 0.0)))
+_clamp_rate = clamp_rate
+
+# the arguments of a recurrent cell, in Keras's config order
+RECURRENT_ARGUMENTS = (
+    "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+    "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+    "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "dropout", "recurrent_dropout", "seed",
+)
 
 
 def _check_units(owner: str, units) -> int:
@@ -152,21 +170,14 @@ class _GatedCell(Layer):
         kwargs.pop("implementation", None)
         super().__init__(**kwargs)
         self.units = _check_units(type(self).__name__, units)
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _clamp_rate(dropout)
-        self.recurrent_dropout = _clamp_rate(recurrent_dropout)
-        self.seed = seed
+        set_arguments(
+            self, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+            dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
         self.seed_generator = SeedGenerator(seed)
 
     @property
@@ -267,21 +278,7 @@ class _GatedCell(Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
+            **arguments_config(self, *RECURRENT_ARGUMENTS),
         }
 
 
@@ -309,6 +306,21 @@ class SimpleRNNCell(_GatedCell):
         return config
 
 
+def unit_forget_bias_initializer(base, units: int):
+    """An initializer of an LSTM bias (gates i, f, c, o of `units` each): `base` for
+    the i, c, o gates and ones for the forget gate."""
+
+    def init(shape, dtype="float32"):
+        dt = jnp.dtype(dtype)  # assembled on the host: no per-shape compile
+        return jnp.asarray(np.concatenate([
+            np.asarray(base((units,), dtype=dtype), dt),
+            np.ones((units,), dt),
+            np.asarray(base((2 * units,), dtype=dtype), dt),
+        ]), dt)
+
+    return init
+
+
 class LSTMCell(_GatedCell):
     """One step of an LSTM (gate order i, f, c, o in the kernels):
     `i, f, o = recurrent_activation(...)`, `c = f * c_prev + i * activation(...)`,
@@ -327,17 +339,7 @@ class LSTMCell(_GatedCell):
     def _bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def init(shape, dtype="float32"):
-            dt = jnp.dtype(dtype)  # assembled on the host: no per-shape compile
-            return jnp.asarray(np.concatenate([
-                np.asarray(base((units,), dtype=dtype), dt),
-                np.ones((units,), dt),
-                np.asarray(base((2 * units,), dtype=dtype), dt),
-            ]), dt)
-
-        return init
+        return unit_forget_bias_initializer(self.bias_initializer, self.units)
 
     @staticmethod
     def _recur(spec, xp, states, rec_dp_mask, recurrent_kernel, bias):
@@ -410,16 +412,23 @@ class GRUCell(_GatedCell):
 # ---------------------------------------------------------------------------
 # the RNN layer
 # ---------------------------------------------------------------------------
-def _scan_loop(step, xs, states, m, flags, out_size: int):
+def _masked(m_t, new, old):
+    """`new` where the step's mask `m_t` (batch, 1) is set, else `old` (any rank)."""
+    return jnp.where(m_t.reshape(m_t.shape[:1] + (1,) * (new.ndim - 1)), new, old)
+
+
+def _scan_loop(step, xs, states, m, flags, out_size):
     """Scans `step(x_t, states) -> (out, new_states)` over time-major `xs` with
     Keras mask semantics (`m`: (T, B, 1) booleans or None). `flags` are
-    (return_sequences, zero_output_for_mask, unroll). Returns (output, final_states)."""
+    (return_sequences, zero_output_for_mask, unroll); `out_size` is the size (or
+    the per-sample shape) of one step's output. Returns (output, final_states)."""
     keep_all, zero_out, unroll_all = flags
     batch = states[0].shape[0]
-    if states[0].shape[-1] == out_size:
+    out_shape = tuple(out_size) if isinstance(out_size, (tuple, list)) else (out_size,)
+    if tuple(states[0].shape[1:]) == out_shape:
         prev_out0 = states[0]  # Keras: a leading masked step outputs the first state
     else:
-        prev_out0 = jnp.zeros((batch, out_size), states[0].dtype)
+        prev_out0 = jnp.zeros((batch, *out_shape), states[0].dtype)
 
     def body(carry, inp):
         st, prev_out = carry
@@ -431,8 +440,8 @@ def _scan_loop(step, xs, states, m, flags, out_size: int):
         out = out.astype(prev_out.dtype)
         new_st = [n.astype(o.dtype) for n, o in zip(new_st, st)]
         if m_t is not None:
-            new_st = [jnp.where(m_t, n, o) for n, o in zip(new_st, st)]
-            out = jnp.where(m_t, out, jnp.zeros_like(out) if zero_out else prev_out)
+            new_st = [_masked(m_t, n, o) for n, o in zip(new_st, st)]
+            out = _masked(m_t, out, jnp.zeros_like(out) if zero_out else prev_out)
         return (new_st, out), (out if keep_all else None)
 
     scan_in = (xs, m) if m is not None else xs
@@ -464,6 +473,13 @@ def _as_list(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _flat_list(x) -> list:
+    """Nested lists/tuples (the states of stacked cells) as one flat list."""
+    if isinstance(x, (list, tuple)):
+        return [leaf for item in x for leaf in _flat_list(item)]
+    return [] if x is None else [x]
+
+
 def _state_sizes(cell) -> list[int]:
     size = getattr(cell, "state_size", None)
     if size is None:
@@ -471,7 +487,7 @@ def _state_sizes(cell) -> list[int]:
             f"RNN cell {cell!r} has no `state_size` attribute; a cell must define "
             f"`state_size` (an int, or a list of ints, one per state)."
         )
-    return [int(s) for s in _as_list(size)]
+    return [int(s) for s in _flat_list(size)]
 
 
 class RNN(Layer):
@@ -493,10 +509,9 @@ class RNN(Layer):
         if isinstance(cell, dict):
             cell = deserialize_layer(cell)
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError(
-                f"{type(self).__name__} '{self.name}': a list of cells (stacked cells) is not "
-                f"supported; stack RNN layers with return_sequences=True instead."
-            )
+            from jkeras.layers.stacked_rnn_cells import StackedRNNCells
+
+            cell = StackedRNNCells(list(cell))
         if not hasattr(cell, "call") or getattr(cell, "state_size", None) is None:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': `cell` must be an RNN cell with a "
@@ -563,8 +578,7 @@ class RNN(Layer):
             self.cell.build((input_shape[0], *input_shape[2:]))
             self.cell.built = True
         if isinstance(self.cell, Layer):
-            for v in self.cell._own_variables:
-                v.path = f"{self.name}/{self.cell.name}/{v.name}"
+            nest_variable_paths(self.cell, f"{self.name}/{self.cell.name}")
         self.built = True
 
     def _output_size(self) -> int:
@@ -595,7 +609,7 @@ class RNN(Layer):
     def get_initial_state(self, batch_size) -> list:
         fn = getattr(self.cell, "get_initial_state", None)
         if fn is not None:
-            return _as_list(fn(batch_size=batch_size))
+            return _flat_list(fn(batch_size=batch_size))
         return [jnp.zeros((batch_size, s), self.dtype) for s in _state_sizes(self.cell)]
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -610,28 +624,8 @@ class RNN(Layer):
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(self.dtype)
         batch = x.shape[0]
-        sizes = _state_sizes(self.cell)
-        if initial_state is None:
-            states = self.get_initial_state(batch)
-        else:
-            states = _as_list(initial_state)
-            if len(states) != len(sizes):
-                raise ValueError(
-                    f"Layer '{self.name}' ({type(self).__name__}) has {len(sizes)} state(s) "
-                    f"of sizes {sizes}, but initial_state has {len(states)} entries. Pass one "
-                    f"array of shape (batch, size) per state"
-                    f"{' ([h, c] for an LSTM)' if len(sizes) == 2 else ''}."
-                )
-        states = [jnp.asarray(s, x.dtype) for s in states]
-        for s, n in zip(states, sizes):
-            if s.ndim != 2 or s.shape[-1] != n:
-                raise ValueError(
-                    f"Layer '{self.name}' ({type(self).__name__}): each initial state must "
-                    f"have shape (batch, {n}), got {tuple(s.shape)}."
-                )
-        states = [jnp.broadcast_to(s, (batch, s.shape[-1])) for s in states]
-
-        xs = jnp.swapaxes(x, 0, 1)  # time-major (T, B, F)
+        states = self._initial_states(initial_state, batch, x.dtype)
+        xs = jnp.swapaxes(x, 0, 1)  # time-major (T, B, ...)
         m = None
         if mask is not None:
             m = jnp.asarray(mask)
@@ -647,7 +641,38 @@ class RNN(Layer):
             xs = jnp.flip(xs, 0)
             if m is not None:
                 m = jnp.flip(m, 0)
+        output, final_states = self._run_loop(xs, states, m, training)
+        if self.return_state:
+            return [output, *final_states]
+        return output
 
+    def _initial_states(self, initial_state, batch: int, dtype) -> list:
+        """The states the loop starts from (given or the cell's initial ones), checked
+        and broadcast to the batch."""
+        sizes = _state_sizes(self.cell)
+        if initial_state is None:
+            states = self.get_initial_state(batch)
+        else:
+            states = _flat_list(initial_state)
+            if len(states) != len(sizes):
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}) has {len(sizes)} state(s) "
+                    f"of sizes {sizes}, but initial_state has {len(states)} entries. Pass one "
+                    f"array of shape (batch, size) per state"
+                    f"{' ([h, c] for an LSTM)' if len(sizes) == 2 else ''}."
+                )
+        states = [jnp.asarray(s, dtype) for s in states]
+        for s, n in zip(states, sizes):
+            if s.ndim != 2 or s.shape[-1] != n:
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}): each initial state must "
+                    f"have shape (batch, {n}), got {tuple(s.shape)}."
+                )
+        return [jnp.broadcast_to(s, (batch, s.shape[-1])) for s in states]
+
+    def _run_loop(self, xs, states, m, training):
+        """(output, final states) of the cell run over time-major `xs`."""
+        batch = xs.shape[1]
         cell = self.cell
         if isinstance(cell, _GatedCell):
             # Built-in cells: weights and dropout masks are explicit arguments of one
@@ -669,9 +694,7 @@ class RNN(Layer):
                 step, scan_in = self._custom_step(xs, training)
                 output, final_states = _scan_loop(step, scan_in, states, m, flags,
                                                   self._output_size())
-        if self.return_state:
-            return [output, *final_states]
-        return output
+        return output, final_states
 
     def _custom_step(self, xs, training):
         """(step(x_t, states) -> (out, new_states), scan inputs) for a user cell,
@@ -696,7 +719,7 @@ class RNN(Layer):
             finally:
                 if use_keys:
                     s.rng = saved
-            return out, _as_list(new)
+            return out, _flat_list(new)
 
         return step, ((xs, keys) if use_keys else xs)
 
@@ -773,6 +796,8 @@ class _BuiltinRNN(RNN):
 
     _cell_class = _GatedCell
     _cell_name = "cell"
+    # the cell's arguments and weights readable as attributes of the layer
+    _cell_attrs: frozenset = frozenset()
 
     def __init__(self, units, activity_regularizer=None, **kwargs):
         _pop_consume_less(type(self).__name__, kwargs)
@@ -795,7 +820,7 @@ class _BuiltinRNN(RNN):
             # a property that raised AttributeError: re-raise its own message
             return object.__getattribute__(self, name)
         cell = self.__dict__.get("cell")
-        if cell is not None and name in _CELL_ATTRS:
+        if cell is not None and name in self._cell_attrs:
             return getattr(cell, name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
@@ -824,6 +849,7 @@ _CELL_ATTRS = frozenset({
     "dropout", "recurrent_dropout", "seed", "unit_forget_bias", "reset_after", "kernel",
     "recurrent_kernel", "bias",
 })
+_BuiltinRNN._cell_attrs = _CELL_ATTRS
 
 
 class SimpleRNN(_BuiltinRNN):

@@ -6,6 +6,7 @@ building a functional model.
 """
 
 from jkeras.ops import linalg  # noqa: F401
+from jkeras.ops.adaptive_pooling import adaptive_average_pool, adaptive_max_pool  # noqa: F401
 from jkeras.ops.linalg import *  # noqa: F401,F403
 from jkeras.ops.numpy import *  # noqa: F401,F403
 from jkeras.ops.numpy import batch_dot, getitem  # noqa: F401

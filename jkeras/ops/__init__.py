@@ -5,6 +5,7 @@ KerasTensor it records a graph node, so ops can be used between layers when
 building a functional model.
 """
 
+from jkeras.ops import image  # noqa: F401  (keras.ops.image)
 from jkeras.ops.nn import (  # noqa: F401
     elu,
     gelu,
@@ -21,7 +22,6 @@ from jkeras.ops.nn import (  # noqa: F401
     softsign,
     swish,
 )
-from jkeras.ops import image  # noqa: F401  (keras.ops.image)
 from jkeras.ops.numpy import *  # noqa: F401,F403
 from jkeras.ops.numpy import batch_dot, cast, getitem, norm, one_hot, stop_gradient  # noqa: F401
 from jkeras.ops.operation import Operation, symbolic_function  # noqa: F401

@@ -324,7 +324,7 @@ class CenterCrop(_ImageLayer):
         if img_h >= self.height and img_w >= self.width:
             top, left = (img_h - self.height) // 2, (img_w - self.width) // 2
             return _crop(x, h_axis, w_axis, top, left, self.height, self.width)
-        return image_ops._resize(x, (self.height, self.width), crop_to_aspect_ratio=True,
+        return image_ops.resize(x, (self.height, self.width), crop_to_aspect_ratio=True,
                                  data_format=self.data_format)
 
 
@@ -367,7 +367,7 @@ class Resizing(_ImageLayer):
 
     def call(self, inputs):
         x, _, _ = self._image(inputs)
-        return image_ops._resize(
+        return image_ops.resize(
             x, (self.height, self.width), interpolation=self.interpolation,
             antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
             pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_value=self.fill_value,

@@ -27,6 +27,7 @@ from jkeras import (  # noqa: E402
     ops,
     optimizers,
     preprocessing,
+    random,
     regularizers,
     saving,
     utils,
@@ -42,6 +43,6 @@ objectives = losses  # Keras 1 name
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "activations", "backend",
     "callbacks", "config", "constraints", "datasets", "distribution", "initializers", "layers",
-    "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing",
+    "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing", "random",
     "regularizers", "saving", "utils",
 ]

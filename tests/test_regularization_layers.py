@@ -55,10 +55,16 @@ def test_spatial_dropout_fresh_noise_under_stateless_call_and_seed_repeatability
 
     np.testing.assert_array_equal(run(1), run(1))
     assert not np.array_equal(run(1), run(2))
+    # eager calls draw from the layer's own SeedGenerator: fresh on every call, and
+    # repeatable for a layer made after set_random_seed (as in Keras 3)
     jkeras.utils.set_random_seed(7)
+    layer = SpatialDropout1D(0.5)
     a = np.asarray(layer(x, training=True))
+    assert not np.array_equal(layer(x, training=True), a)
     jkeras.utils.set_random_seed(7)
-    np.testing.assert_array_equal(layer(x, training=True), a)
+    np.testing.assert_array_equal(SpatialDropout1D(0.5)(x, training=True), a)
+    np.testing.assert_array_equal(SpatialDropout1D(0.5, seed=3)(x, training=True),
+                                  SpatialDropout1D(0.5, seed=3)(x, training=True))
     assert np.all(SpatialDropout1D(0.0)(x, training=True) == x)
 
 

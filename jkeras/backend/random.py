@@ -11,14 +11,18 @@ import numpy as np
 
 _seed: int | None = None
 _counter = 0
+# Incremented by set_random_seed: generators made from the global state (the one
+# behind `jkeras.random` ops with seed=None) are made afresh after it.
+generation = 0
 
 
 def set_random_seed(seed: int) -> None:
     """Makes weight initialisation, shuffling and dropout repeatable."""
-    global _seed, _counter
+    global _seed, _counter, generation
     seed = int(seed)
     _seed = seed
     _counter = 0
+    generation += 1
     _py_random.seed(seed)
     np.random.seed(seed % (2**32))
 

@@ -19,6 +19,7 @@ import numpy as np
 from jkeras.backend import dtype_policy as dtype_policies
 from jkeras.backend import scope as _scope
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
+from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.engine.variable import Variable
 from jkeras.ops.node import Node, flatten
 from jkeras.ops.operation import Operation, symbolic_eval
@@ -123,6 +124,7 @@ class Layer(Operation):
         self.built = False
         self._own_variables: list[Variable] = []
         self._sublayers: list[Layer] = []
+        self._seed_generators: list[SeedGenerator] = []
         self._losses: list = []
         self.supports_masking = False
         self.dtype_policy = dtype_policies.get(dtype)
@@ -153,6 +155,9 @@ class Layer(Operation):
             for item in value if isinstance(value, (list, tuple)) else (value,):
                 if isinstance(item, Layer) and item is not self and item not in self._sublayers:
                     self._sublayers.append(item)
+                elif isinstance(item, SeedGenerator) and all(
+                        g is not item for g in self._seed_generators):
+                    self._seed_generators.append(item)
         object.__setattr__(self, name, value)
 
     # variables --------------------------------------------------------------
@@ -223,9 +228,9 @@ class Layer(Operation):
 
     @property
     def weights(self) -> list[Variable]:
+        """The layer's weights (trainable first, then non-trainable, then those of
+        sublayers): what is saved and what `get_weights` returns."""
         return self._collect("all")
-
-    variables = weights
 
     @property
     def trainable_weights(self) -> list[Variable]:
@@ -237,7 +242,29 @@ class Layer(Operation):
     def non_trainable_weights(self) -> list[Variable]:
         return self._collect("non_trainable")
 
-    non_trainable_variables = non_trainable_weights
+    def _seed_states(self) -> list[Variable]:
+        """The state variables of the random generators of this layer and its sublayers."""
+        seen, out, stack = set(), [], [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.extend(g.state for g in layer._seed_generators)
+            stack.extend(reversed(layer._sublayers))
+        return out
+
+    @property
+    def variables(self) -> list[Variable]:
+        """Every variable of the layer: its weights, then the states of its random
+        generators (as Keras 3: `weights` leaves those out)."""
+        return self.weights + self._seed_states()
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        """The non-trainable weights and the random generators' states: with
+        `trainable_variables`, everything `stateless_call` needs."""
+        return self.non_trainable_weights + self._seed_states()
 
     def get_weights(self) -> list[np.ndarray]:
         """The layer's weights as numpy arrays, in `weights` order."""

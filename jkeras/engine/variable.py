@@ -177,3 +177,20 @@ class Variable:
         return self.value[key]
 
     __hash__ = object.__hash__
+
+
+def _flatten_variable(v: Variable):
+    return (v._current(),), None
+
+
+def _unflatten_variable(_, children):
+    return children[0]
+
+
+# A Variable is a pytree with one leaf, its current value: `jax.jit`, `jax.device_put`
+# and `jax.tree_util` see the value, so the state of Keras 3's stateless training loops
+# (`model.trainable_variables`, `optimizer.variables`, ...) can be passed to a jitted
+# function as is, and comes back as arrays. (Keras 3.15 relies on `__jax_array__`
+# there, which JAX no longer accepts in jit arguments.)
+jax.tree_util.register_pytree_node(Variable, _flatten_variable, _unflatten_variable)
+

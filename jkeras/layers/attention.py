@@ -11,6 +11,7 @@ import numpy as np
 
 from jkeras import constraints, initializers, regularizers
 from jkeras.engine.layer import Layer
+from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.layers.core import apply_dropout
 
 
@@ -53,6 +54,7 @@ class Attention(Layer):
         self.score_mode = score_mode
         self.dropout = float(dropout)
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
         self.scale = None
         self.concat_score_weight = None
         self.supports_masking = True
@@ -137,7 +139,7 @@ class Attention(Layer):
             scores = jnp.where(score_mask, scores, scores - _mask_penalty(scores.dtype))
         weights = jax.nn.softmax(scores, axis=-1)
         if training and self.dropout > 0:
-            weights = apply_dropout(weights, self.dropout)
+            weights = apply_dropout(weights, self.dropout, seed=self.seed_generator)
         result = jnp.matmul(weights, value)
         if q_mask is not None:
             result = result * jnp.asarray(q_mask).astype(result.dtype)[:, :, None]
@@ -283,6 +285,7 @@ class MultiHeadAttention(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
         self.supports_masking = True
         self._query_shape = self._value_shape = self._key_shape = None
 
@@ -471,7 +474,7 @@ class MultiHeadAttention(Layer):
             weights = jnp.where(full_mask[:, None], weights, 0.0).astype(weights.dtype)
         final = weights
         if training and self.dropout > 0:
-            final = apply_dropout(weights, self.dropout)
+            final = apply_dropout(weights, self.dropout, seed=self.seed_generator)
         heads = jnp.einsum("bnts,bsnh->btnh", final, v)
         if self.use_gate:
             gate = self._project(query.reshape(batch, tq, query.shape[-1]), self._gate_dense)

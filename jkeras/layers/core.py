@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras import activations, constraints, initializers, regularizers
-from jkeras.backend.random import next_key
 from jkeras.engine.layer import Layer
 from jkeras.engine.legacy import legacy_args
+from jkeras.engine.seed_generator import SeedGenerator, draw_key
 
 
 def _rank_error(layer, expected: str, shape) -> ValueError:
@@ -139,12 +139,12 @@ def resolve_noise_shape(layer, noise_shape, shape) -> tuple:
     return tuple(d if n is None else int(n) for d, n in zip(shape, noise_shape))
 
 
-def apply_dropout(x, rate: float, noise_shape=None):
+def apply_dropout(x, rate: float, noise_shape=None, seed=None):
     """`x` with its elements (or, with `noise_shape`, whole slices along the axes where
     `noise_shape` is 1) zeroed with probability `rate` and the rest scaled by
-    1 / (1 - rate), using the layer call's random key."""
+    1 / (1 - rate). `seed`: the layer's SeedGenerator (see `jkeras.random`)."""
     shape = x.shape if noise_shape is None else tuple(noise_shape)
-    keep = jax.random.bernoulli(next_key(), 1.0 - rate, shape)
+    keep = jax.random.bernoulli(draw_key(seed), 1.0 - rate, shape)
     return jnp.where(keep, x / (1.0 - rate), 0).astype(x.dtype)
 
 class Dropout(Layer):
@@ -161,13 +161,16 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
+        if self.rate > 0:
+            self.seed_generator = SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
         return apply_dropout(inputs, self.rate,
-                             resolve_noise_shape(self, self.noise_shape, inputs.shape))
+                             resolve_noise_shape(self, self.noise_shape, inputs.shape),
+                             seed=self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -2,9 +2,8 @@
 GaussianDropout, AlphaDropout.
 
 At inference (`training` False or not given) each returns its input unchanged.
-In training, noise is drawn from `jkeras.backend.random.next_key()`, so it is
-repeatable after `set_random_seed` and fresh at every step of a compiled loop.
-`seed` is accepted and kept in the config, as Dropout does.
+In training, noise is drawn from the layer's SeedGenerator (`seed`), so it is
+repeatable and fresh at every step of a compiled loop (see `jkeras.random`).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import numbers
 import jax
 import jax.numpy as jnp
 
-from jkeras.backend.random import next_key
 from jkeras.engine.legacy import legacy_args
+from jkeras.engine.seed_generator import SeedGenerator, draw_key
 from jkeras.layers.activation_layers import ShapePreservingLayer
 from jkeras.layers.core import resolve_noise_shape
 
@@ -52,12 +51,13 @@ class GaussianNoise(ShapePreservingLayer):
             )
         self.stddev = float(stddev)
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
 
     def call(self, inputs, training=False):
         inputs = self._float_input(inputs)
         if not training or self.stddev == 0:
             return inputs
-        noise = jax.random.normal(next_key(), inputs.shape, inputs.dtype)
+        noise = jax.random.normal(draw_key(self.seed_generator), inputs.shape, inputs.dtype)
         return inputs + self.stddev * noise
 
     def get_config(self):
@@ -73,13 +73,14 @@ class GaussianDropout(ShapePreservingLayer):
         super().__init__(**kwargs)
         self.rate = check_rate("GaussianDropout", rate)
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
 
     def call(self, inputs, training=False):
         inputs = self._float_input(inputs)
         if not training or self.rate == 0:
             return inputs
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
-        noise = jax.random.normal(next_key(), inputs.shape, inputs.dtype)
+        noise = jax.random.normal(draw_key(self.seed_generator), inputs.shape, inputs.dtype)
         return inputs * (1.0 + stddev * noise)
 
     def get_config(self):
@@ -98,6 +99,7 @@ class AlphaDropout(ShapePreservingLayer):
         self.rate = check_rate("AlphaDropout", rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
 
     def call(self, inputs, training=False):
         inputs = self._float_input(inputs)
@@ -105,7 +107,7 @@ class AlphaDropout(ShapePreservingLayer):
             return inputs
         dropped_value = -_SELU_ALPHA * _SELU_SCALE
         shape = resolve_noise_shape(self, self.noise_shape, inputs.shape)
-        keep = jax.random.uniform(next_key(), shape) >= self.rate
+        keep = jax.random.uniform(draw_key(self.seed_generator), shape) >= self.rate
         a = ((1.0 - self.rate) * (1.0 + self.rate * dropped_value ** 2)) ** -0.5
         b = -a * dropped_value * self.rate
         x = jnp.where(keep, inputs, jnp.asarray(dropped_value, inputs.dtype))

@@ -32,6 +32,7 @@ from jkeras.backend import scope as _scope
 from jkeras.backend.random import next_key
 from jkeras.engine.layer import Layer
 from jkeras.engine.legacy import legacy_args
+from jkeras.engine.seed_generator import SeedGenerator, draw_key
 
 # Keras 1 argument names of the recurrent layers: old -> new (or (new, converter)).
 _RNN_LEGACY = {
@@ -118,8 +119,8 @@ def _check_units(owner: str, units) -> int:
     return int(units)
 
 
-def _dropout_mask(shape, rate: float, dtype):
-    keep = jax.random.bernoulli(next_key(), 1.0 - rate, shape)
+def _dropout_mask(shape, rate: float, dtype, seed):
+    keep = jax.random.bernoulli(draw_key(seed), 1.0 - rate, shape)
     return keep.astype(dtype) / jnp.asarray(1.0 - rate, dtype)
 
 
@@ -166,6 +167,7 @@ class _GatedCell(Layer):
         self.dropout = _clamp_rate(dropout)
         self.recurrent_dropout = _clamp_rate(recurrent_dropout)
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
 
     @property
     def state_size(self):
@@ -208,9 +210,10 @@ class _GatedCell(Layer):
         """(input mask or None, recurrent mask or None), sampled once per sequence."""
         dp = rdp = None
         if training and 0.0 < self.dropout < 1.0:
-            dp = _dropout_mask((batch, input_dim), self.dropout, dtype)
+            dp = _dropout_mask((batch, input_dim), self.dropout, dtype, self.seed_generator)
         if training and 0.0 < self.recurrent_dropout < 1.0:
-            rdp = _dropout_mask((batch, self.units), self.recurrent_dropout, dtype)
+            rdp = _dropout_mask((batch, self.units), self.recurrent_dropout, dtype,
+                                self.seed_generator)
         return dp, rdp
 
     # computation ----------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 SpatialDropout drops whole channels (feature maps) in training, scaling the kept
 ones by `1 / (1 - rate)`; at inference (`training` False or not given) it returns
-its input unchanged. Noise comes from `jkeras.backend.random.next_key()`, as in
-Dropout. ActivityRegularization returns its input and adds
+its input unchanged. Noise comes from the layer's SeedGenerator, as in Dropout.
+ActivityRegularization returns its input and adds
 `l1 * sum(|x|) + l2 * sum(x ** 2)` as a layer loss.
 """
 
@@ -14,6 +14,7 @@ import numbers
 from jkeras import regularizers
 from jkeras.backend.config import standardize_data_format
 from jkeras.engine.legacy import legacy_args
+from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.layers.activation_layers import ShapePreservingLayer
 from jkeras.layers.convolutional import legacy_data_format
 from jkeras.layers.core import apply_dropout
@@ -35,6 +36,7 @@ class _SpatialDropout(ShapePreservingLayer):
         super().__init__(**kwargs)
         self.rate = check_rate(type(self).__name__, rate, "channels")
         self.seed = seed
+        self.seed_generator = SeedGenerator(seed)
         self.data_format = "channels_last"
 
     def _validate_input(self, inputs) -> None:
@@ -60,7 +62,8 @@ class _SpatialDropout(ShapePreservingLayer):
         if not training or self.rate == 0:
             return inputs
         self._validate_input(inputs)
-        return apply_dropout(inputs, self.rate, self._noise_shape(inputs.shape))
+        return apply_dropout(inputs, self.rate, self._noise_shape(inputs.shape),
+                             seed=self.seed_generator)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -13,6 +13,12 @@ import jax
 from jkeras.backend.keras_tensor import KerasTensor
 
 
+def is_graph_leaf(x) -> bool:
+    """Leaves of a call's arguments: symbolic tensors, and jkeras Variables (kept as
+    objects, so a graph reads a variable's current value when it runs)."""
+    return isinstance(x, KerasTensor) or getattr(x, "_is_variable", False)
+
+
 def flatten(structure) -> list:
     """Leaves of a nested list/tuple/dict structure (None dropped)."""
     return jax.tree_util.tree_leaves(structure, is_leaf=lambda x: isinstance(x, KerasTensor))
@@ -24,7 +30,7 @@ class Node:
         self.call_args = tuple(call_args)
         self.call_kwargs = dict(call_kwargs)
         leaves, self._arg_treedef = jax.tree_util.tree_flatten(
-            (self.call_args, self.call_kwargs), is_leaf=lambda x: isinstance(x, KerasTensor)
+            (self.call_args, self.call_kwargs), is_leaf=is_graph_leaf
         )
         self._arg_leaves = leaves
         self.input_tensors = [x for x in leaves if isinstance(x, KerasTensor)]

@@ -12,7 +12,7 @@ import numpy as np
 
 from jkeras.backend import naming
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
-from jkeras.ops.node import Node
+from jkeras.ops.node import Node, is_graph_leaf
 
 # Two distinct stand-in batch sizes: a dimension that differs between the two
 # abstract evaluations depends on the batch and becomes None.
@@ -35,8 +35,7 @@ def symbolic_eval(fn, args: tuple, kwargs: dict, extra_specs: list | None = None
     With `extra_specs` (a list of jax.ShapeDtypeStruct), `fn` is called as
     `fn(extra, *args, **kwargs)` with abstract values for them (e.g. weights that
     should not be materialised)."""
-    is_kt = lambda x: isinstance(x, KerasTensor)  # noqa: E731
-    leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=is_kt)
+    leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=is_graph_leaf)
     positions = [i for i, x in enumerate(leaves) if isinstance(x, KerasTensor)]
     has_none = any(d is None for i in positions for d in leaves[i].shape)
 

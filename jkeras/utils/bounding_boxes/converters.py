@@ -278,3 +278,20 @@ def decode_deltas_to_boxes(anchors, boxes_delta, anchor_format: str, box_format:
     if isinstance(anchors, dict) and isinstance(boxes_delta, dict):
         return {level: decode(anchor, boxes_delta[level]) for level, anchor in anchors.items()}
     return decode(anchors, boxes_delta)
+
+
+def warp_boxes(boxes, transform):
+    """'xyxy' boxes (batch, boxes, 4) of images resampled by projective transforms
+    (batch, 8) as `ops.image.affine_transform` takes them (output pixel -> input point):
+    the boxes enclosing the corners moved by the inverse map. Pixel centres are at
+    half-integer box coordinates, so a box covering whole pixels maps onto the pixels
+    the warp moves them to."""
+    boxes = jnp.asarray(boxes)
+    t = jnp.asarray(transform, boxes.dtype).reshape(-1, 8)
+    t = jnp.broadcast_to(t, (boxes.shape[0], 8))
+    forward = jnp.linalg.inv(jnp.concatenate([t, jnp.ones_like(t[:, :1])], -1)
+                             .reshape(-1, 3, 3))
+    points = corner_points(boxes) - 0.5
+    points = jnp.concatenate([points, jnp.ones_like(points[..., :1])], -1)
+    moved = jnp.einsum("bij,bnkj->bnki", forward, points)
+    return envelope(moved[..., :2] / moved[..., 2:] + 0.5)

@@ -18,12 +18,14 @@ import numbers
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from jkeras.backend import scope as _scope
 from jkeras.backend.config import standardize_data_format
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.scope import StatelessScope
 from jkeras.engine.layer import Layer
-from jkeras.engine.seed_generator import SeedGenerator, draw_key
+from jkeras.engine.seed_generator import SeedGenerator, draw_key, in_jax_trace
 from jkeras.ops.operation import symbolic_eval
 from jkeras.utils.bounding_boxes import converters as box_ops
 
@@ -219,13 +221,23 @@ class BaseImagePreprocessingLayer(Layer):
             )
 
     def call(self, data, training=True):
+        batch, unbatched = self._batch_of(data)
+        was_dict = isinstance(data, dict)
+        if not training and not self._ACTIVE_AT_INFERENCE:
+            out = batch
+        elif _scope.current() is None and not in_jax_trace():
+            out = self._compiled_transform(batch, was_dict, bool(training))
+        else:
+            out = self._transform(batch, was_dict, training)
+        if unbatched:
+            out = jax.tree_util.tree_map(lambda v: v[0], out)
+        return {**data, **out} if was_dict else out["images"]
+
+    def _batch_of(self, data) -> tuple[dict, bool]:
+        """(the input as a dict of batched arrays, images in the compute dtype; whether
+        the images were unbatched)."""
         if not isinstance(data, dict):
-            images = jnp.asarray(data)
-            unbatched = images.ndim == 3
-            images = self._as_batch(images, unbatched).astype(self.compute_dtype)
-            transformation = self._transformation(images, training)
-            out = self.transform_images(images, transformation, training=training)
-            return out[0] if unbatched else out
+            data = {"images": data}
         unknown = set(data) - set(_DICT_KEYS)
         if unknown:
             raise ValueError(f"{type(self).__name__} '{self.name}': unknown input keys "
@@ -240,10 +252,26 @@ class BaseImagePreprocessingLayer(Layer):
             boxes = _densify_boxes(data["bounding_boxes"], not unbatched)
             batch["bounding_boxes"] = {k: self._as_batch(v, unbatched)
                                        for k, v in boxes.items()}
-        out = self.transform_batch(batch, self._transformation(batch, training), training)
-        if unbatched:
-            out = jax.tree_util.tree_map(lambda v: v[0], out)
-        return {**data, **out}
+        return batch, unbatched
+
+    def _transform(self, batch: dict, was_dict: bool, training) -> dict:
+        data = batch if was_dict else batch["images"]
+        transformation = self.get_random_transformation(data, training=training)
+        return self.transform_batch(batch, transformation, training)
+
+    def _compiled_transform(self, batch: dict, was_dict: bool, training: bool) -> dict:
+        """An eager call: one key from the layer's generator (advancing it), then the
+        transformation compiled once per input signature (not op by op)."""
+        generator = getattr(self, "generator", None)
+        key = draw_key(generator) if generator is not None else np.zeros(2, np.uint32)
+        run = self.__dict__.get("_compiled_run")
+        if run is None:
+            def scoped(batch, key, was_dict, training):
+                with StatelessScope(rng=key):
+                    return self._transform(batch, was_dict, training)
+
+            run = self._compiled_run = jax.jit(scoped, static_argnums=(2, 3))
+        return run(batch, key, was_dict, training)
 
     def transform_batch(self, batch: dict, transformation, training=True) -> dict:
         """Applies one transformation to every entry of a batched input dict."""
@@ -257,11 +285,6 @@ class BaseImagePreprocessingLayer(Layer):
             out["segmentation_masks"] = self.transform_segmentation_masks(
                 batch["segmentation_masks"], transformation, training)
         return out
-
-    def _transformation(self, data, training):
-        if not training and not self._ACTIVE_AT_INFERENCE:
-            return None
-        return self.get_random_transformation(data, training=training)
 
     @staticmethod
     def _as_batch(x, unbatched: bool):

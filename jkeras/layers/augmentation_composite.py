@@ -1,8 +1,9 @@
 """Policies built from other augmentation layers: RandAugment and AugMix.
 
 Both pick operations at random per call (the same operation for the whole batch, as
-Keras does) with `jax.lax.switch`, so inside a compiled step only the chosen
-operation runs and the choice is redrawn every step.
+Keras does) with `jax.lax.switch` inside a `jax.lax.scan` over the steps: every
+operation is traced once, only the chosen one runs, and inside a compiled training
+step the choice is redrawn every step.
 """
 
 from __future__ import annotations
@@ -126,9 +127,12 @@ class RandAugment(AugmentationPolicy):
                 "keys": jnp.stack(keys[1:])}
 
     def _policy(self, batch, transformation):
-        for i in range(self.num_ops):
-            batch = self._apply_operation(transformation["operations"][i], batch,
-                                          transformation["keys"][i])
+        def step(b, op):
+            index, key = op
+            return self._apply_operation(index, b, key), None
+
+        batch, _ = jax.lax.scan(step, batch, (transformation["operations"],
+                                              transformation["keys"]))
         return batch
 
     def get_config(self):
@@ -180,15 +184,21 @@ class AugMix(AugmentationPolicy):
         # does); boxes and labels pass through.
         parts = {k: batch[k] for k in ("images", "segmentation_masks") if k in batch}
         m = transformation["original_weight"]
-        mixed = {k: m * v for k, v in parts.items()}
-        for c in range(self.num_chains):
-            chain = dict(parts)
-            for d in range(self.chain_depth):
-                chain = self._apply_operation(
-                    transformation["operations"][c, d], chain,
-                    transformation["keys"][c * self.chain_depth + d], with_identity=True)
-            weight = (1 - m) * transformation["chain_weights"][c]
-            mixed = {k: v + weight * chain[k] for k, v in mixed.items()}
+
+        def chain_step(chain, op):
+            index, key = op
+            return self._apply_operation(index, chain, key, with_identity=True), None
+
+        def add_chain(mixed, chain_ops):
+            indices, keys, weight = chain_ops
+            chain, _ = jax.lax.scan(chain_step, parts, (indices, keys))
+            return {k: v + (1 - m) * weight * chain[k] for k, v in mixed.items()}, None
+
+        keys = transformation["keys"]
+        keys = keys.reshape((self.num_chains, self.chain_depth) + keys.shape[1:])
+        mixed, _ = jax.lax.scan(add_chain, {k: m * v for k, v in parts.items()},
+                                (transformation["operations"], keys,
+                                 transformation["chain_weights"]))
         batch.update(mixed)
         batch["images"] = jnp.clip(mixed["images"], *self.value_range)
         return batch

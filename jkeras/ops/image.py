@@ -25,6 +25,7 @@ from jkeras.ops.image_sampling import (
     INTERPOLATIONS,
     check_images,
     gaussian_kernel_1d,
+    jit_op,
     key_from_seed,
     separable_blur,
     to_nhwc,
@@ -380,14 +381,19 @@ def _elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     and columns; `seed` is an int, a `SeedGenerator` or None. Outside points follow
     `fill_mode` (default 'reflect'). (Keras's JAX backend draws the same field for both
     axes, moving pixels only diagonally.)"""
+    return _elastic_core(images, alpha, float(sigma), interpolation, fill_mode, fill_value,
+                         key_from_seed(seed), data_format)
+
+
+def _elastic_core(images, alpha, sigma, interpolation, fill_mode, fill_value, key,
+                  data_format):
     order = _check_interpolation("elastic_transform", interpolation)
     _check_fill_mode("elastic_transform", fill_mode)
     images = jnp.asarray(images)
     check_images("elastic_transform", images)
     x, restore = to_nhwc(images, data_format)
-    size = int(6 * float(sigma)) | 1
-    out = _sampling.elastic_warp(x, alpha, sigma, size, key_from_seed(seed), order,
-                                 fill_mode, fill_value)
+    out = _sampling.elastic_warp(x, alpha, sigma, int(6 * sigma) | 1, key, order, fill_mode,
+                                 fill_value)
     return restore(_cast_back(out, images.dtype))
 
 
@@ -565,19 +571,33 @@ def _extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="v
                     data_format, 3)
 
 
-rgb_to_grayscale = symbolic_function(_rgb_to_grayscale, "rgb_to_grayscale")
-rgb_to_hsv = symbolic_function(_rgb_to_hsv, "rgb_to_hsv")
-hsv_to_rgb = symbolic_function(_hsv_to_rgb, "hsv_to_rgb")
-resize = symbolic_function(_resize, "resize")
-pad_images = symbolic_function(_pad_images, "pad_images")
-crop_images = symbolic_function(_crop_images, "crop_images")
-affine_transform = symbolic_function(_affine_transform, "affine_transform")
-perspective_transform = symbolic_function(_perspective_transform, "perspective_transform")
+_elastic_core = jit_op(_elastic_core, "sigma", "interpolation", "fill_mode", "data_format")
+_PAD = ("top_padding", "left_padding", "bottom_padding", "right_padding", "target_height",
+        "target_width", "data_format")
+_CROP = tuple(n.replace("padding", "cropping") for n in _PAD)
+_PATCHES = ("size", "strides", "dilation_rate", "padding", "data_format")
+rgb_to_grayscale = symbolic_function(jit_op(_rgb_to_grayscale, "data_format"),
+                                     "rgb_to_grayscale")
+rgb_to_hsv = symbolic_function(jit_op(_rgb_to_hsv, "data_format"), "rgb_to_hsv")
+hsv_to_rgb = symbolic_function(jit_op(_hsv_to_rgb, "data_format"), "hsv_to_rgb")
+resize = symbolic_function(jit_op(
+    _resize, "size", "interpolation", "antialias", "crop_to_aspect_ratio",
+    "pad_to_aspect_ratio", "fill_mode", "data_format"), "resize")
+pad_images = symbolic_function(jit_op(_pad_images, *_PAD), "pad_images")
+crop_images = symbolic_function(jit_op(_crop_images, *_CROP), "crop_images")
+affine_transform = symbolic_function(jit_op(
+    _affine_transform, "interpolation", "fill_mode", "data_format"), "affine_transform")
+perspective_transform = symbolic_function(jit_op(
+    _perspective_transform, "interpolation", "data_format"), "perspective_transform")
 map_coordinates = symbolic_function(_map_coordinates, "map_coordinates")
 elastic_transform = symbolic_function(_elastic_transform, "elastic_transform")
-scale_and_translate = symbolic_function(_scale_and_translate, "scale_and_translate")
-gaussian_blur = symbolic_function(_gaussian_blur, "gaussian_blur")
-sobel_edges = symbolic_function(_sobel_edges, "sobel_edges")
-ssim = symbolic_function(_ssim, "ssim")
-extract_patches = symbolic_function(_extract_patches, "extract_patches")
-extract_patches_3d = symbolic_function(_extract_patches_3d, "extract_patches_3d")
+scale_and_translate = symbolic_function(jit_op(
+    _scale_and_translate, "output_shape", "spatial_dims", "method", "antialias"),
+    "scale_and_translate")
+gaussian_blur = symbolic_function(jit_op(_gaussian_blur, "kernel_size", "data_format"),
+                                  "gaussian_blur")
+sobel_edges = symbolic_function(jit_op(_sobel_edges, "data_format"), "sobel_edges")
+ssim = symbolic_function(jit_op(_ssim, "filter_size", "data_format"), "ssim")
+extract_patches = symbolic_function(jit_op(_extract_patches, *_PATCHES), "extract_patches")
+extract_patches_3d = symbolic_function(jit_op(_extract_patches_3d, *_PATCHES),
+                                       "extract_patches_3d")

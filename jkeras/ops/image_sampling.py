@@ -7,8 +7,12 @@ Images here are batches `(batch, height, width, channels)` unless said otherwise
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras.backend.config import standardize_data_format
 
@@ -43,23 +47,12 @@ def to_nhwc(images, data_format=None):
     return x, restore
 
 
-def from_nhwc(x, data_format: str, unbatched: bool):
-    """A (batch, height, width, channels) array in `data_format`, unbatched if asked."""
-    if data_format == "channels_first":
-        x = jnp.moveaxis(x, -1, 1)
-    return x[0] if unbatched else x
-
-
 def key_from_seed(seed):
     """A PRNG key from a seed: an int, a `SeedGenerator` (advanced by the draw), a key,
     or None (the next key of jkeras's random stream: fresh per step inside `fit`)."""
-    from jkeras.backend.random import make_seed_key
+    from jkeras.engine.seed_generator import draw_key  # the engine sits above the ops
 
-    if hasattr(seed, "next"):
-        return seed.next()
-    if isinstance(seed, jax.Array) and jnp.issubdtype(seed.dtype, jax.dtypes.prng_key):
-        return seed
-    return make_seed_key(seed)
+    return draw_key(seed)
 
 
 def _fix_index(index, size: int, mode: str):
@@ -176,3 +169,33 @@ def elastic_warp(images, alpha, sigma, kernel_size: int, key, order: int, fill_m
     ys = rows + alpha * field(key_y)
     xs = cols + alpha * field(key_x)
     return sample_images(x, ys, xs, order, fill_mode, fill_value)
+
+
+def _hashable(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def jit_op(fn, *static: str):
+    """`fn` compiled with `jax.jit` once per input signature and value of the `static`
+    arguments (Python configuration: sizes, modes, formats; lists become tuples), so an
+    eager call runs one compiled program rather than op by op. `data_format=None` is
+    resolved at call time so that changing the global default takes effect."""
+    jitted = jax.jit(fn, static_argnames=static)
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        arguments = dict(bound.arguments)
+        if "data_format" in signature.parameters:
+            arguments["data_format"] = standardize_data_format(arguments.get("data_format"))
+        for name in static:
+            if name in arguments:
+                arguments[name] = _hashable(arguments[name])
+        return jitted(**arguments)
+
+    return run

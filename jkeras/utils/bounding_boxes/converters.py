@@ -14,6 +14,7 @@ import math
 import jax.numpy as jnp
 
 from jkeras.backend.config import epsilon
+from jkeras.ops.image_sampling import jit_op
 
 SUPPORTED_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy",
                      "rel_yxyx", "rel_xywh", "rel_center_xywh")
@@ -229,7 +230,7 @@ def _check_variance(fn: str, variance):
         return None
     variance = jnp.asarray(variance, jnp.float32)
     if variance.shape[-1:] != (4,):
-        raise ValueError(f"{fn}: `variance` must hold 4 values, got {variance.tolist()}.")
+        raise ValueError(f"{fn}: `variance` must hold 4 values, got shape {variance.shape}.")
     return variance
 
 
@@ -295,3 +296,15 @@ def warp_boxes(boxes, transform):
     points = jnp.concatenate([points, jnp.ones_like(points[..., :1])], -1)
     moved = jnp.einsum("bij,bnkj->bnki", forward, points)
     return envelope(moved[..., :2] / moved[..., 2:] + 0.5)
+
+
+# Each public function runs as one compiled program per signature and configuration.
+convert_format = jit_op(convert_format, "source", "target", "dtype")
+clip_to_image_size = jit_op(clip_to_image_size, "bounding_box_format")
+crop = jit_op(crop, "bounding_box_format")
+pad = jit_op(pad, "bounding_box_format")
+affine_transform = jit_op(affine_transform, "bounding_box_format")
+encode_box_to_deltas = jit_op(encode_box_to_deltas, "anchor_format", "box_format",
+                              "encoding_format", "image_shape")
+decode_deltas_to_boxes = jit_op(decode_deltas_to_boxes, "anchor_format", "box_format",
+                                "encoded_format", "image_shape")

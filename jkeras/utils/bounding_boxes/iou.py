@@ -7,6 +7,7 @@ import math
 import jax.numpy as jnp
 
 from jkeras.backend.config import epsilon
+from jkeras.ops.image_sampling import jit_op
 from jkeras.utils.bounding_boxes.converters import check_format, convert_format
 
 
@@ -67,3 +68,7 @@ def compute_ciou(boxes1, boxes2, bounding_box_format: str, image_shape=None):
     v = 4 / math.pi ** 2 * (jnp.arctan(wb / hb) - jnp.arctan(wa / ha)) ** 2
     alpha = v / (v - iou + (1 + eps))
     return iou - (centres / diagonal + v * alpha)
+
+
+compute_iou = jit_op(compute_iou, "bounding_box_format", "use_masking", "image_shape")
+compute_ciou = jit_op(compute_ciou, "bounding_box_format", "image_shape")

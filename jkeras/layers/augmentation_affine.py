@@ -183,18 +183,18 @@ class RandomZoom(RandomAffineLayer):
 class RandomShear(RandomAffineLayer):
     """Shears each image: the input point of output pixel (x, y) is (x + sx y, y + sy x)
     with `sx` drawn from `x_factor` and `sy` from `y_factor` (a number f in [0, 1]:
-    [-f, f]; a pair: [lower, upper]), both negated together for a random half of the
-    images."""
+    [-f, f]; a pair: [lower, upper] within [-1, 1]), both negated together for a random
+    half of the images."""
 
     _NUM_KEYS = 3
 
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
                  fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.x_factor = parse_factor("RandomShear", "x_factor", x_factor, (0.0, 1.0),
-                                     clip=False)
-        self.y_factor = parse_factor("RandomShear", "y_factor", y_factor, (0.0, 1.0),
-                                     clip=False)
+        # Pairs may be negative: Keras 3 writes (-f, f) into the config of RandomShear(f)
+        # and then refuses to load it.
+        self.x_factor = parse_factor("RandomShear", "x_factor", x_factor, (-1.0, 1.0))
+        self.y_factor = parse_factor("RandomShear", "y_factor", y_factor, (-1.0, 1.0))
         self._set_sampling(fill_mode, interpolation, fill_value, seed)
 
     def _transforms(self, keys, batch, height, width):

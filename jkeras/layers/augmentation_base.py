@@ -33,10 +33,10 @@ _DICT_KEYS = ("images", "labels", "bounding_boxes", "segmentation_masks")
 
 
 def parse_factor(layer: str, arg: str, factor, bounds=(-1.0, 1.0), symmetric: bool = True,
-                 lower_open: bool = False, clip: bool = True) -> tuple[float, float]:
+                 lower_open: bool = False) -> tuple[float, float]:
     """A factor as (lower, upper) within `bounds`: a pair is sorted, a number `f` gives
-    (-|f|, |f|) when `symmetric` (the lower end raised to the lower bound if `clip`),
-    else (lower bound, f). Anything else raises a ValueError naming `layer` and `arg`."""
+    (-|f|, |f|) when `symmetric` (the lower end raised to the lower bound), else
+    (lower bound, f). Anything else raises a ValueError naming `layer` and `arg`."""
     lo, hi = bounds
     message = (f"{layer}: `{arg}` must be a number or a pair of numbers in "
                f"{'(' if lower_open else '['}{lo}, {hi}], got {factor!r}.")
@@ -55,7 +55,7 @@ def parse_factor(layer: str, arg: str, factor, bounds=(-1.0, 1.0), symmetric: bo
         return lower, upper
     value = check(factor)
     if symmetric:
-        return (max(-abs(value), lo) if clip else -abs(value)), abs(value)
+        return max(-abs(value), lo), abs(value)
     return lo, value
 
 

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jkeras.layers.augmentation_base import (
     BaseImagePreprocessingLayer,
     check_choice,
+    images_of,
     parse_factor,
 )
 from jkeras.ops import image as image_ops
@@ -50,7 +51,7 @@ class RandomAffineLayer(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        images = data["images"] if isinstance(data, dict) else data
+        images = images_of(data)
         height, width = self._image_size(images)
         keys = self._keys(seed, self._NUM_KEYS)
         return {"transform": self._transforms(keys, images.shape[0], height, width),
@@ -230,9 +231,7 @@ class RandomPerspective(RandomAffineLayer):
         self._set_sampling("constant", interpolation, fill_value, seed)
 
     def _transforms(self, keys, batch, height, width):
-        probability = jax.random.uniform(keys[0], (batch,), minval=self.factor[0],
-                                         maxval=self.factor[1])
-        apply = jax.random.uniform(keys[1], (batch,)) < probability
+        apply = self._draw_apply(keys[0], keys[1], batch)
         shift = jax.random.uniform(keys[2], (batch, 4, 2), minval=-0.5 * self.scale,
                                    maxval=0.5 * self.scale)
         start = jnp.asarray([[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1],

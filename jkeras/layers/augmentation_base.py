@@ -69,6 +69,11 @@ def parse_value_range(layer: str, value_range) -> tuple[float, float]:
     return low, high
 
 
+def images_of(data):
+    """The images of a layer input: the array itself, or the dict's 'images'."""
+    return data["images"] if isinstance(data, dict) else data
+
+
 def check_choice(layer: str, arg: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{layer}: `{arg}` must be one of {tuple(choices)}, got {value!r}.")
@@ -139,6 +144,13 @@ class BaseImagePreprocessingLayer(Layer):
         int, a SeedGenerator or a key), else from the layer's own generator."""
         key = draw_key(self.generator if seed is None else seed)
         return list(jax.random.split(key, n))
+
+    def _draw_apply(self, key_probability, key_threshold, batch: int):
+        """Which images of the batch to transform: each with a probability that is itself
+        drawn from `self.factor`."""
+        probability = jax.random.uniform(key_probability, (batch,), minval=self.factor[0],
+                                         maxval=self.factor[1])
+        return jax.random.uniform(key_threshold, (batch,)) < probability
 
     @property
     def _height_axis(self) -> int:

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jkeras.backend.config import epsilon
 from jkeras.layers.augmentation_base import (
     BaseImagePreprocessingLayer,
+    images_of,
     parse_factor,
     parse_value_range,
 )
@@ -25,10 +26,6 @@ from jkeras.ops import image as image_ops
 __all__ = ["RandomBrightness", "RandomColorDegeneration", "RandomColorJitter",
            "RandomContrast", "RandomGrayscale", "RandomHue", "RandomInvert",
            "RandomSaturation"]
-
-
-def _images_of(data):
-    return data["images"] if isinstance(data, dict) else data
 
 
 def _per_image(values, images):
@@ -51,7 +48,7 @@ class ColorAugmentation(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        images = _images_of(data)
+        images = images_of(data)
         key = self._keys(seed, 1)[0]
         return {"factor": jax.random.uniform(key, (images.shape[0],), minval=self.factor[0],
                                              maxval=self.factor[1])}
@@ -110,7 +107,7 @@ class RandomContrast(ColorAugmentation):
         if not training:
             return None
         key = self._keys(seed, 1)[0]
-        return {"factor": jax.random.uniform(key, (_images_of(data).shape[0],),
+        return {"factor": jax.random.uniform(key, (images_of(data).shape[0],),
                                              minval=1.0 - self.factor[0],
                                              maxval=1.0 + self.factor[1])}
 
@@ -151,7 +148,7 @@ class RandomHue(ColorAugmentation):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = _images_of(data).shape[0]
+        batch = images_of(data).shape[0]
         key_sign, key_amount = self._keys(seed, 2)
         sign = jnp.where(jax.random.uniform(key_sign, (batch,)) > 0.5, -1.0, 1.0)
         amount = jax.random.uniform(key_amount, (batch,), minval=self.factor[0],
@@ -193,11 +190,8 @@ class RandomInvert(ColorAugmentation):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = _images_of(data).shape[0]
-        key_p, key_t = self._keys(seed, 2)
-        probability = jax.random.uniform(key_p, (batch,), minval=self.factor[0],
-                                         maxval=self.factor[1])
-        return {"factor": jax.random.uniform(key_t, (batch,)) < probability}
+        batch = images_of(data).shape[0]
+        return {"factor": self._draw_apply(*self._keys(seed, 2), batch)}
 
     def _adjust(self, images, factor):
         low, high = self.value_range
@@ -221,7 +215,7 @@ class RandomGrayscale(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = _images_of(data).shape[0]
+        batch = images_of(data).shape[0]
         return {"apply": jax.random.uniform(self._keys(seed, 1)[0], (batch,)) < self.factor}
 
     def transform_images(self, images, transformation, training=True):

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jkeras.layers.augmentation_base import (
     BaseImagePreprocessingLayer,
     check_choice,
+    images_of,
     parse_factor,
     parse_value_range,
 )
@@ -39,7 +40,7 @@ class RandomFlip(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        images = data["images"] if isinstance(data, dict) else data
+        images = images_of(data)
         height, width = self._image_size(images)
         flips = jax.random.uniform(self._keys(seed, 1)[0], (images.shape[0],)) <= 0.5
         return {"flips": flips, "height": height, "width": width}
@@ -104,7 +105,7 @@ class RandomCrop(BaseImagePreprocessingLayer):
         self._make_seed_generator(seed)
 
     def get_random_transformation(self, data, training=True, seed=None):
-        images = data["images"] if isinstance(data, dict) else data
+        images = images_of(data)
         img_h, img_w = self._image_size(images)
         if training and img_h > self.height and img_w > self.width:
             key_top, key_left = self._keys(seed, 2)
@@ -178,12 +179,10 @@ class RandomElasticTransform(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training or self.scale[1] == 0 or self.factor[1] == 0:
             return None
-        images = data["images"] if isinstance(data, dict) else data
+        images = images_of(data)
         batch = images.shape[0]
         keys = self._keys(seed, 4)
-        probability = jax.random.uniform(keys[0], (batch,), minval=self.factor[0],
-                                         maxval=self.factor[1])
-        return {"apply": jax.random.uniform(keys[1], (batch,)) < probability,
+        return {"apply": self._draw_apply(keys[0], keys[1], batch),
                 "strength": jax.random.uniform(keys[2], (), minval=self.scale[0],
                                                maxval=self.scale[1]),
                 "key": keys[3]}

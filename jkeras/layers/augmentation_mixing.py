@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from jkeras.layers.augmentation_base import (
     BaseImagePreprocessingLayer,
+    images_of,
     parse_factor,
     parse_value_range,
 )
@@ -45,7 +46,7 @@ class MixUp(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = (data["images"] if isinstance(data, dict) else data).shape[0]
+        batch = images_of(data).shape[0]
         key_perm, key_weight = self._keys(seed, 2)
         return {"permutation": jax.random.permutation(key_perm, batch),
                 "weight": jax.random.beta(key_weight, self.alpha, self.alpha, (batch,))}
@@ -76,21 +77,28 @@ class MixUp(BaseImagePreprocessingLayer):
         return {**super().get_config(), "alpha": self.alpha, "seed": self.seed}
 
 
-def _box_masks(keys, batch: int, height: int, width: int, side_ratios, dtype):
-    """Per-image rectangles (batch, height, width) of sides `side_ratios` (batch, 2) (of
-    the width, of the height) at uniform random positions, and their areas' fractions."""
-    crop_w = side_ratios[:, 0] * width
-    crop_h = side_ratios[:, 1] * height
-    x0 = jax.random.uniform(keys[0], (batch,), dtype) * (width - crop_w)
-    y0 = jax.random.uniform(keys[1], (batch,), dtype) * (height - crop_h)
-    cols = jnp.arange(width, dtype=dtype)[None, None, :]
-    rows = jnp.arange(height, dtype=dtype)[None, :, None]
-    inside = ((cols >= x0[:, None, None]) & (cols < (x0 + crop_w)[:, None, None])
-              & (rows >= y0[:, None, None]) & (rows < (y0 + crop_h)[:, None, None]))
-    return inside, crop_w * crop_h / (width * height)
+class RectangleAugmentation(BaseImagePreprocessingLayer):
+    """A layer that changes one random rectangle per image."""
+
+    def _rectangles(self, keys, images, side_ratios):
+        """Per image, a rectangle with sides `side_ratios` (batch, 2) (fractions of the
+        width, of the height) at a uniform random position: its mask (broadcast over the
+        channels in the layer's data format) and its share of the image area."""
+        batch = images.shape[0]
+        height, width = self._image_size(images)
+        crop_w = side_ratios[:, 0] * width
+        crop_h = side_ratios[:, 1] * height
+        x0 = jax.random.uniform(keys[0], (batch,)) * (width - crop_w)
+        y0 = jax.random.uniform(keys[1], (batch,)) * (height - crop_h)
+        cols = jnp.arange(width, dtype=jnp.float32)[None, None, :]
+        rows = jnp.arange(height, dtype=jnp.float32)[None, :, None]
+        inside = ((cols >= x0[:, None, None]) & (cols < (x0 + crop_w)[:, None, None])
+                  & (rows >= y0[:, None, None]) & (rows < (y0 + crop_h)[:, None, None]))
+        inside = inside[..., None] if self.data_format == "channels_last" else inside[:, None]
+        return inside, crop_w * crop_h / (width * height)
 
 
-class CutMix(BaseImagePreprocessingLayer):
+class CutMix(RectangleAugmentation):
     """Pastes into each image a rectangle cut from another image of the batch: its
     sides are sqrt(1 - lambda) of the image's, lambda drawn from Beta(a, a) with `a`
     drawn from `factor` ([0, f] for a number f in [0, 1]); labels mix in proportion to
@@ -107,23 +115,19 @@ class CutMix(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        images = data["images"] if isinstance(data, dict) else data
+        images = images_of(data)
         batch = images.shape[0]
-        height, width = self._image_size(images)
         keys = self._keys(seed, 5)
         alpha = jax.random.uniform(keys[0], (), minval=self.factor[0],
                                    maxval=self.factor[1]) + 1e-6
         ratio = jnp.sqrt(1.0 - jax.random.beta(keys[1], alpha, alpha, (batch,)))
-        inside, area = _box_masks(keys[2:4], batch, height, width,
-                                  jnp.stack([ratio, ratio], -1), jnp.float32)
+        inside, area = self._rectangles(keys[2:4], images, jnp.stack([ratio, ratio], -1))
         return {"permutation": jax.random.permutation(keys[4], batch), "inside": inside,
                 "weight": 1.0 - area}
 
     def _paste(self, images, transformation):
-        inside = transformation["inside"]
-        inside = inside[..., None] if self.data_format == "channels_last" else inside[:, None]
         other = jnp.take(images, transformation["permutation"], axis=0)
-        return jnp.where(inside, other, images)
+        return jnp.where(transformation["inside"], other, images)
 
     def transform_images(self, images, transformation, training=True):
         if not training or transformation is None:
@@ -143,7 +147,7 @@ class CutMix(BaseImagePreprocessingLayer):
         return {**super().get_config(), "factor": self.factor, "seed": self.seed}
 
 
-class RandomErasing(BaseImagePreprocessingLayer):
+class RandomErasing(RectangleAugmentation):
     """With probability drawn from `factor` ([0, f] for a number f in [0, 1]), fills a
     random rectangle of each image: its sides are sqrt(s) of the image's, `s` drawn from
     `scale` (a pair in [0, 1], default (0.02, 0.33)), filled with `fill_value` (a number,
@@ -170,16 +174,13 @@ class RandomErasing(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        images = data["images"] if isinstance(data, dict) else data
+        images = images_of(data)
         batch = images.shape[0]
-        height, width = self._image_size(images)
         keys = self._keys(seed, 6)
         sides = jnp.sqrt(jax.random.uniform(keys[0], (batch, 2), minval=self.scale[0],
                                             maxval=self.scale[1]))
-        inside, _ = _box_masks(keys[1:3], batch, height, width, sides, jnp.float32)
-        probability = jax.random.uniform(keys[3], (batch,), minval=self.factor[0],
-                                         maxval=self.factor[1])
-        return {"inside": inside, "apply": jax.random.uniform(keys[4], (batch,)) < probability,
+        inside, _ = self._rectangles(keys[1:3], images, sides)
+        return {"inside": inside, "apply": self._draw_apply(keys[3], keys[4], batch),
                 "noise_key": keys[5]}
 
     def transform_images(self, images, transformation, training=True):
@@ -194,9 +195,7 @@ class RandomErasing(BaseImagePreprocessingLayer):
         else:
             fill = jnp.asarray(self.fill_value, images.dtype)
         fill = jnp.clip(fill, *self.value_range)
-        inside = transformation["inside"]
-        inside = inside[..., None] if self.data_format == "channels_last" else inside[:, None]
-        erase = inside & transformation["apply"].reshape(-1, 1, 1, 1)
+        erase = transformation["inside"] & transformation["apply"].reshape(-1, 1, 1, 1)
         return jnp.where(erase, fill, images)
 
     def get_config(self):

@@ -12,7 +12,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 
-from jkeras.layers.augmentation_base import parse_factor, parse_value_range
+from jkeras.layers.augmentation_base import images_of, parse_factor, parse_value_range
 from jkeras.layers.augmentation_color import ColorAugmentation
 from jkeras.ops import image_sampling
 
@@ -31,7 +31,7 @@ class RandomPosterization(ColorAugmentation):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = (data["images"] if isinstance(data, dict) else data).shape[0]
+        batch = images_of(data).shape[0]
         low, high = int(self.factor[0]), int(self.factor[1])
         if low == high:
             bits = jnp.full((batch,), low, jnp.int32)
@@ -68,7 +68,7 @@ class Solarization(ColorAugmentation):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = (data["images"] if isinstance(data, dict) else data).shape[0]
+        batch = images_of(data).shape[0]
         key_add, key_threshold = self._keys(seed, 2)
         # Keras 3 scales only the upper ends by 255; both ends are on the 0-255 scale here.
         (a0, a1), (t0, t1) = self.addition_factor, self.threshold_factor
@@ -139,13 +139,11 @@ class RandomGaussianBlur(ColorAugmentation):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        batch = (data["images"] if isinstance(data, dict) else data).shape[0]
+        batch = images_of(data).shape[0]
         keys = self._keys(seed, 3)
-        probability = jax.random.uniform(keys[0], (batch,), minval=self.factor[0],
-                                         maxval=self.factor[1])
         sigma = jax.random.uniform(keys[2], (2,), minval=self.sigma[0],
                                    maxval=self.sigma[1]) + 1e-6
-        return {"apply": jax.random.uniform(keys[1], (batch,)) < probability, "sigma": sigma}
+        return {"apply": self._draw_apply(keys[0], keys[1], batch), "sigma": sigma}
 
     def transform_images(self, images, transformation, training=True):
         if not training or transformation is None:

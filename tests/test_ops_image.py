@@ -247,6 +247,7 @@ def test_symbolic_tensors_and_jit():
     assert ops_image.extract_patches(inp, 2).shape == (None, 3, 4, 12)
     assert ops_image.ssim(inp, inp, filter_size=3).shape == (None,)
     assert ops_image.sobel_edges(inp).shape == (None, 6, 8, 3, 2)
+    assert ops_image.elastic_transform(inp, seed=None).shape == (None, 6, 8, 3)
     model = jkeras.Model(inp, ops_image.resize(inp, (3, 4)))
     np.testing.assert_allclose(model.predict(IMAGES, verbose=0), ops_image.resize(IMAGES, (3, 4)),
                                atol=1e-6)

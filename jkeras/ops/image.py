@@ -18,7 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.backend import naming
 from jkeras.backend.config import standardize_data_format
+from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
 from jkeras.ops import image_sampling as _sampling
 from jkeras.ops.image_sampling import (
     FILL_MODES,
@@ -30,7 +32,7 @@ from jkeras.ops.image_sampling import (
     separable_blur,
     to_nhwc,
 )
-from jkeras.ops.operation import symbolic_function
+from jkeras.ops.operation import Operation, symbolic_function, unwrap_variables
 
 __all__ = [
     "affine_transform", "crop_images", "elastic_transform", "extract_patches",
@@ -373,16 +375,36 @@ def _map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_valu
     return jax.scipy.ndimage.map_coordinates(inputs, coords, order, fill_mode, fill_value)
 
 
-def _elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
-                       fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
+                      fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
     """Elastically deforms images: every pixel moves by `alpha` times a random
     displacement field (normal noise scaled by `sigma`, smoothed by a Gaussian of
     standard deviation `sigma` over `int(6 * sigma) | 1` taps), independently along rows
     and columns; `seed` is an int, a `SeedGenerator` or None. Outside points follow
     `fill_mode` (default 'reflect'). (Keras's JAX backend draws the same field for both
     axes, moving pixels only diagonally.)"""
-    return _elastic_core(images, alpha, float(sigma), interpolation, fill_mode, fill_value,
-                         key_from_seed(seed), data_format)
+    config = {"alpha": alpha, "sigma": float(sigma), "interpolation": interpolation,
+              "fill_mode": fill_mode, "fill_value": fill_value, "data_format": data_format}
+    if any_symbolic((images,), {}):
+        return _ElasticTransform(seed, config)(images)
+    return _elastic_core(images, key=key_from_seed(seed), **config)
+
+
+class _ElasticTransform(Operation):
+    """`elastic_transform` as a graph node: the shape is known without drawing a key, and
+    each run draws from `seed` (or the training step's key stream for None)."""
+
+    def __init__(self, seed, config: dict):
+        super().__init__(name=naming.unique_name("elastic_transform"))
+        self.seed, self.config = seed, config
+
+    def call(self, images):
+        return _elastic_core(unwrap_variables(images), key=key_from_seed(self.seed),
+                             **self.config)
+
+    def compute_output_spec(self, images):
+        check_images("elastic_transform", images)
+        return KerasTensor(images.shape, images.dtype)
 
 
 def _elastic_core(images, alpha, sigma, interpolation, fill_mode, fill_value, key,
@@ -590,7 +612,6 @@ affine_transform = symbolic_function(jit_op(
 perspective_transform = symbolic_function(jit_op(
     _perspective_transform, "interpolation", "data_format"), "perspective_transform")
 map_coordinates = symbolic_function(_map_coordinates, "map_coordinates")
-elastic_transform = symbolic_function(_elastic_transform, "elastic_transform")
 scale_and_translate = symbolic_function(jit_op(
     _scale_and_translate, "output_shape", "spatial_dims", "method", "antialias"),
     "scale_and_translate")

@@ -2,6 +2,8 @@
 seeds, dtypes, value ranges, configs and errors. Images are tiny (batch 2, 8x8) and
 each layer is called as few times as possible (every new layer compiles once)."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -106,6 +108,8 @@ def test_same_seed_same_output_and_fresh_draws_per_call():
     first = a(X)
     np.testing.assert_array_equal(first, b(X))
     assert not np.array_equal(first, a(X))  # the generator advanced
+    copy = pickle.loads(pickle.dumps(a))  # e.g. for data-loading processes
+    np.testing.assert_array_equal(copy(X), a(X))  # same generator state, same draws
 
 
 def test_extreme_factors_have_their_documented_effect():

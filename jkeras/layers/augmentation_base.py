@@ -298,6 +298,11 @@ class BaseImagePreprocessingLayer(Layer):
                 batch["segmentation_masks"], transformation, training)
         return out
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_compiled_run", None)  # a compiled closure: rebuilt on the next call
+        return state
+
     @staticmethod
     def _as_batch(x, unbatched: bool):
         return x[None] if unbatched else x

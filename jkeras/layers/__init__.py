@@ -81,7 +81,7 @@ __all__ = [
     "concatenate", "dot", "maximum", "merge", "minimum", "multiply", "subtract",
 ]
 __all__ += [*_conv_all, *_pool_all, *_reshape_all]
-__all__ += [n for n in _augmentation_all if n != "BaseImagePreprocessingLayer"]
+__all__ += _augmentation_all
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "Recurrent", "SimpleRNN",
             "SimpleRNNCell", "Bidirectional", "TimeDistributed", "Wrapper"]
 __all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "Masking",

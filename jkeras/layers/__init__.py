@@ -11,6 +11,8 @@ from jkeras.layers.activation_layers import (
     ThresholdedReLU,
 )
 from jkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from jkeras.layers.augmentation_layers import *  # noqa: F403
+from jkeras.layers.augmentation_layers import __all__ as _augmentation_all
 from jkeras.layers.convolutional import *  # noqa: F403
 from jkeras.layers.convolutional import __all__ as _conv_all
 from jkeras.layers.core import (
@@ -79,6 +81,7 @@ __all__ = [
     "concatenate", "dot", "maximum", "merge", "minimum", "multiply", "subtract",
 ]
 __all__ += [*_conv_all, *_pool_all, *_reshape_all]
+__all__ += _augmentation_all
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "Recurrent", "SimpleRNN",
             "SimpleRNNCell", "Bidirectional", "TimeDistributed", "Wrapper"]
 __all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "Masking",

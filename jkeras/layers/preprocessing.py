@@ -18,6 +18,7 @@ from jkeras.backend.config import epsilon as _epsilon
 from jkeras.backend.config import standardize_data_format
 from jkeras.engine.layer import Layer
 from jkeras.layers.activation_layers import ShapePreservingLayer
+from jkeras.ops import image as image_ops
 
 __all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
 
@@ -301,12 +302,6 @@ class _ImageLayer(Layer):
         out[h], out[w] = self.height, self.width
         return tuple(out)
 
-    def _resize(self, x, height: int, width: int, method: str, antialias: bool):
-        h, w = self._hw_axes(x.ndim)
-        shape = list(x.shape)
-        shape[h], shape[w] = height, width
-        return jax.image.resize(x, tuple(shape), method=method, antialias=antialias)
-
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,
                 "data_format": self.data_format}
@@ -315,13 +310,6 @@ class _ImageLayer(Layer):
 def _crop(x, h_axis: int, w_axis: int, top: int, left: int, height: int, width: int):
     x = jax.lax.slice_in_dim(x, top, top + height, axis=h_axis)
     return jax.lax.slice_in_dim(x, left, left + width, axis=w_axis)
-
-
-def _aspect_crop_box(img_h: int, img_w: int, height: int, width: int) -> tuple[int, int, int, int]:
-    """The largest centred window of the target aspect ratio: (top, left, h, w)."""
-    crop_h = max(min(img_h, int(img_w * height / width)), 1)
-    crop_w = max(min(img_w, int(img_h * width / height)), 1)
-    return int((img_h - crop_h) / 2), int((img_w - crop_w) / 2), crop_h, crop_w
 
 
 class CenterCrop(_ImageLayer):
@@ -336,12 +324,11 @@ class CenterCrop(_ImageLayer):
         if img_h >= self.height and img_w >= self.width:
             top, left = (img_h - self.height) // 2, (img_w - self.width) // 2
             return _crop(x, h_axis, w_axis, top, left, self.height, self.width)
-        top, left, ch, cw = _aspect_crop_box(img_h, img_w, self.height, self.width)
-        x = _crop(x, h_axis, w_axis, top, left, ch, cw)
-        return self._resize(x, self.height, self.width, "bilinear", False)
+        return image_ops.resize(x, (self.height, self.width), crop_to_aspect_ratio=True,
+                                 data_format=self.data_format)
 
 
-_METHODS = ("bicubic", "bilinear", "lanczos3", "lanczos5", "nearest")  # jax.image.resize names
+_METHODS = image_ops.RESIZE_INTERPOLATIONS
 
 
 class Resizing(_ImageLayer):
@@ -379,21 +366,12 @@ class Resizing(_ImageLayer):
         self.antialias = bool(antialias)
 
     def call(self, inputs):
-        x, h_axis, w_axis = self._image(inputs)
-        img_h, img_w = x.shape[h_axis], x.shape[w_axis]
-        if self.crop_to_aspect_ratio:
-            top, left, ch, cw = _aspect_crop_box(img_h, img_w, self.height, self.width)
-            x = _crop(x, h_axis, w_axis, top, left, ch, cw)
-        elif self.pad_to_aspect_ratio:
-            pad_h = max(img_h, int(img_w * self.height / self.width))
-            pad_w = max(img_w, int(img_h * self.width / self.height))
-            top, left = int((pad_h - img_h) / 2), int((pad_w - img_w) / 2)
-            pads = [(0, 0)] * x.ndim
-            pads[h_axis] = (top, pad_h - img_h - top)
-            pads[w_axis] = (left, pad_w - img_w - left)
-            x = jnp.pad(x, pads, constant_values=self.fill_value)
-        return self._resize(x, self.height, self.width, self.interpolation,
-                            self.antialias)
+        x, _, _ = self._image(inputs)
+        return image_ops.resize(
+            x, (self.height, self.width), interpolation=self.interpolation,
+            antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
+            pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_value=self.fill_value,
+            data_format=self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "interpolation": self.interpolation,

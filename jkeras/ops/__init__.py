@@ -5,7 +5,7 @@ KerasTensor it records a graph node, so ops can be used between layers when
 building a functional model.
 """
 
-from jkeras.ops import linalg  # noqa: F401
+from jkeras.ops import image, linalg  # noqa: F401
 from jkeras.ops.adaptive_pooling import adaptive_average_pool, adaptive_max_pool  # noqa: F401
 from jkeras.ops.linalg import *  # noqa: F401,F403
 from jkeras.ops.numpy import *  # noqa: F401,F403

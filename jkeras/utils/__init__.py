@@ -11,6 +11,7 @@ from jkeras.saving import (
     serialize_keras_object,
 )
 from jkeras.training.progbar import Progbar
+from jkeras.utils import bounding_boxes  # noqa: F401  (keras.utils.bounding_boxes)
 from jkeras.utils.data import PyDataset, Sequence, split_dataset
 from jkeras.utils.feature_space import FeatureSpace
 from jkeras.utils.history_plot import plot_history
@@ -51,4 +52,4 @@ __all__ += ["Config", "array_to_img", "audio_dataset_from_directory", "clear_ses
             "load_img", "pack_x_y_sample_weight", "save_img", "standardize_dtype",
             "text_dataset_from_directory", "timeseries_dataset_from_array",
             "unpack_x_y_sample_weight"]
-__all__ += ["FeatureSpace"]
+__all__ += ["FeatureSpace", "bounding_boxes"]

@@ -22,7 +22,7 @@ from jkeras.layers.augmentation_base import (
     parse_factor,
 )
 from jkeras.ops import image as image_ops
-from jkeras.utils.bounding_boxes import converters as box_ops
+from jkeras.layers.bounding_boxes import converters as box_ops
 
 __all__ = ["RandomPerspective", "RandomRotation", "RandomShear", "RandomTranslation",
            "RandomZoom"]

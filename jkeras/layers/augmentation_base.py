@@ -27,7 +27,7 @@ from jkeras.backend.scope import StatelessScope
 from jkeras.engine.layer import Layer
 from jkeras.engine.seed_generator import SeedGenerator, draw_key, in_jax_trace
 from jkeras.ops.operation import symbolic_eval
-from jkeras.utils.bounding_boxes import converters as box_ops
+from jkeras.layers.bounding_boxes import converters as box_ops
 
 _DICT_KEYS = ("images", "labels", "bounding_boxes", "segmentation_masks")
 

@@ -1,7 +1,7 @@
 """`keras.utils.bounding_boxes`: box format conversion, clipping, cropping, padding,
 affine motion, anchor deltas and IoU."""
 
-from jkeras.utils.bounding_boxes.converters import (
+from jkeras.layers.bounding_boxes.converters import (
     affine_transform,
     clip_to_image_size,
     convert_format,
@@ -10,7 +10,7 @@ from jkeras.utils.bounding_boxes.converters import (
     encode_box_to_deltas,
     pad,
 )
-from jkeras.utils.bounding_boxes.iou import compute_ciou, compute_iou
+from jkeras.layers.bounding_boxes.iou import compute_ciou, compute_iou
 
 __all__ = ["affine_transform", "clip_to_image_size", "compute_ciou", "compute_iou",
            "convert_format", "crop", "decode_deltas_to_boxes", "encode_box_to_deltas", "pad"]

@@ -21,8 +21,8 @@ from jkeras.layers.augmentation_base import (
     images_of,
     parse_factor,
 )
-from jkeras.ops import image as image_ops
 from jkeras.layers.bounding_boxes import converters as box_ops
+from jkeras.ops import image as image_ops
 
 __all__ = ["RandomPerspective", "RandomRotation", "RandomShear", "RandomTranslation",
            "RandomZoom"]

@@ -26,8 +26,8 @@ from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.scope import StatelessScope
 from jkeras.engine.layer import Layer
 from jkeras.engine.seed_generator import SeedGenerator, draw_key, in_jax_trace
-from jkeras.ops.operation import symbolic_eval
 from jkeras.layers.bounding_boxes import converters as box_ops
+from jkeras.ops.operation import symbolic_eval
 
 _DICT_KEYS = ("images", "labels", "bounding_boxes", "segmentation_masks")
 

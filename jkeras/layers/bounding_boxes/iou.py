@@ -7,8 +7,8 @@ import math
 import jax.numpy as jnp
 
 from jkeras.backend.config import epsilon
-from jkeras.ops.image_sampling import jit_op
 from jkeras.layers.bounding_boxes.converters import check_format, convert_format
+from jkeras.ops.image_sampling import jit_op
 
 
 def _as_xyxy(fn: str, boxes, fmt: str, image_shape):

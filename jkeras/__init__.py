@@ -30,6 +30,7 @@ from jkeras import (  # noqa: E402
     random,
     regularizers,
     saving,
+    training,
     utils,
 )
 from jkeras.engine.input_layer import Input, InputLayer  # noqa: E402

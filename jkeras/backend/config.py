@@ -1,9 +1,13 @@
 """Global configuration: float type, epsilon and image data format.
 
-The image data format is resolved, in order, from `set_image_data_format`,
-the environment variable ``JKERAS_IMAGE_DATA_FORMAT``, the config file
-``$JKERAS_HOME/jkeras.json`` (default ``~/.jkeras/jkeras.json``), and finally
-``"channels_last"``.
+Each setting is resolved, in order, from the value set in this process
+(`set_floatx`, `set_epsilon`, `set_image_data_format`), the environment
+(``JKERAS_IMAGE_DATA_FORMAT``), jkeras's config file
+``$JKERAS_HOME/jkeras.json`` (default ``~/.jkeras/jkeras.json``), a Keras
+user's config file ``$KERAS_HOME/keras.json`` (default ``~/.keras/keras.json``;
+Keras 1's ``image_dim_ordering: "th"|"tf"`` included), and finally the
+defaults (``float32``, ``1e-7``, ``channels_last``). jkeras reads Keras's file
+and never writes it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import warnings
 
 _VALID_FORMATS = ("channels_last", "channels_first")
 _DIM_ORDERING = {"th": "channels_first", "tf": "channels_last"}
+_FLOATX = ("float16", "bfloat16", "float32", "float64")
 
-_floatx = "float32"
-_epsilon = 1e-7
+_floatx: str | None = None
+_epsilon: float | None = None
 _image_data_format: str | None = None
 
 
@@ -25,17 +30,53 @@ def jkeras_home() -> str:
     return os.path.expanduser(os.environ.get("JKERAS_HOME", os.path.join("~", ".jkeras")))
 
 
-def _read_config_file() -> dict:
-    path = os.path.join(jkeras_home(), "jkeras.json")
-    if not os.path.exists(path):
+def keras_home() -> str:
+    """The folder of a Keras user's `keras.json` (`$KERAS_HOME`, default ~/.keras)."""
+    return os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras")))
+
+
+_file_cache: dict = {}  # path -> (mtime, size, settings)
+
+
+def _read_json(path: str) -> dict:
+    """The settings of a config file (cached while it is unchanged); {} when it
+    is missing or unreadable (with a warning naming it)."""
+    try:
+        st = os.stat(path)
+    except OSError:
         return {}
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _file_cache.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError) as e:
-        warnings.warn(f"Ignoring unreadable jkeras config file {path}: {e}", stacklevel=2)
-        return {}
-    return data if isinstance(data, dict) else {}
+        warnings.warn(f"Ignoring unreadable config file {path}: {e}", stacklevel=3)
+        data = {}
+    if not isinstance(data, dict):
+        warnings.warn(f"Ignoring config file {path}: it is not a JSON object.", stacklevel=3)
+        data = {}
+    _file_cache[path] = (stamp, data)
+    return data
+
+
+def _read_config_file() -> dict:
+    return _read_json(os.path.join(jkeras_home(), "jkeras.json"))
+
+
+def _file_setting(key: str):
+    """(value, where) of `key` from jkeras.json, else keras.json (Keras 1's
+    `image_dim_ordering` counts as `image_data_format`); (None, None) if unset."""
+    for path in (os.path.join(jkeras_home(), "jkeras.json"),
+                 os.path.join(keras_home(), "keras.json")):
+        data = _read_json(path)
+        if data.get(key) is not None:
+            return data[key], f"{key} in {path}"
+        if key == "image_data_format" and data.get("image_dim_ordering") is not None:
+            return data["image_dim_ordering"], f"image_dim_ordering in {path}"
+    return None, None
 
 
 def standardize_data_format(value: str | None, argument: str = "data_format") -> str:
@@ -60,9 +101,12 @@ def image_data_format() -> str:
     env = os.environ.get("JKERAS_IMAGE_DATA_FORMAT")
     if env:
         return standardize_data_format(env, "JKERAS_IMAGE_DATA_FORMAT")
-    cfg = _read_config_file().get("image_data_format")
-    if cfg:
-        return standardize_data_format(cfg, "image_data_format in jkeras.json")
+    value, where = _file_setting("image_data_format")
+    if value is not None:
+        try:
+            return standardize_data_format(value, where)
+        except ValueError as e:
+            warnings.warn(f"Ignoring {e}", stacklevel=2)
     return "channels_last"
 
 
@@ -93,13 +137,20 @@ def image_dim_ordering() -> str:
 
 def floatx() -> str:
     """The default float dtype name."""
-    return _floatx
+    if _floatx is not None:
+        return _floatx
+    value, where = _file_setting("floatx")
+    if value is not None:
+        if value in _FLOATX:
+            return value
+        warnings.warn(f"Ignoring {where}: {value!r} is not one of {_FLOATX}.", stacklevel=2)
+    return "float32"
 
 
 def set_floatx(value: str) -> None:
     """Sets the default float dtype ('float16', 'bfloat16', 'float32', 'float64')."""
     global _floatx
-    if value not in ("float16", "bfloat16", "float32", "float64"):
+    if value not in _FLOATX:
         raise ValueError(
             f"Invalid floatx {value!r}: expected float16, bfloat16, float32 or float64."
         )
@@ -108,10 +159,24 @@ def set_floatx(value: str) -> None:
 
 def epsilon() -> float:
     """The fuzz factor used in numeric expressions."""
-    return _epsilon
+    if _epsilon is not None:
+        return _epsilon
+    value, where = _file_setting("epsilon")
+    if value is not None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        warnings.warn(f"Ignoring {where}: {value!r} is not a non-negative number.",
+                      stacklevel=2)
+    return 1e-7
 
 
 def set_epsilon(value: float) -> None:
     """Sets the fuzz factor used in numeric expressions."""
     global _epsilon
     _epsilon = float(value)
+
+
+def reset_settings() -> None:
+    """Forgets the values set in this process: the config files and defaults apply."""
+    global _floatx, _epsilon, _image_data_format
+    _floatx = _epsilon = _image_data_format = None

@@ -214,12 +214,16 @@ class CallbackList:
         return False
 
     def _call(self, hook: str, *args, logs=None):
+        if logs is None:  # hooks always get a dict, as in Keras (`logs.keys()` works)
+            logs = {}
         for cb in self.callbacks:
             getattr(cb, hook)(*args, logs=logs)
 
     def _call_batch(self, kind: str, batch: int, logs):
         hooks = _BATCH_HOOKS[kind]
         materialized = None
+        if logs is None:
+            logs = {}
         for cb in self.callbacks:
             if not implements_batch(cb, kind):
                 continue

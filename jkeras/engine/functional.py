@@ -13,6 +13,7 @@ import warnings
 import jax.numpy as jnp
 
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.engine import services
 from jkeras.engine.graph_order import graph_layers
 from jkeras.engine.input_layer import InputLayer
 from jkeras.engine.layer import Layer, _overrides_mask
@@ -194,18 +195,12 @@ class Functional(Model):
     def get_config(self) -> dict:
         """The Keras 3 functional config: layers with their inbound nodes, and the
         input/output references."""
-        from jkeras.saving.functional_config import functional_get_config
-
-        return functional_get_config(self)
+        return services.saving().functional_get_config(self)
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None):
         """Rebuilds the graph (new layers, fresh weights) from `get_config()`."""
-        from jkeras.saving.functional_config import functional_from_config
-        from jkeras.saving.object_registration import CustomObjectScope
-
-        with CustomObjectScope(custom_objects):
-            return functional_from_config(cls, dict(config), custom_objects)
+        return services.saving().functional_from_config_with(cls, config, custom_objects)
 
     # execution -------------------------------------------------------------------
     def flatten_inputs(self, inputs) -> list:
@@ -397,7 +392,7 @@ class Functional(Model):
                     outs, out_masks = op.call_with_masks(args[0], training, in_mask)
                 else:
                     kw = dict(kwargs)
-                    if training is not None and "training" not in kw:
+                    if training is not None:  # the model's mode wins over a recorded one
                         kw["training"] = training
                     if in_mask is not None and op._call_has_mask and kw.get("mask") is None:
                         kw["mask"] = in_mask

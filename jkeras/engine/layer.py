@@ -21,6 +21,7 @@ from jkeras.backend import scope as _scope
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
 from jkeras.engine.input_spec import assert_input_compatibility
 from jkeras.engine.seed_generator import SeedGenerator
+from jkeras.engine.stateless import layer_stateless_call
 from jkeras.engine.variable import Variable
 from jkeras.ops.node import Node, flatten
 from jkeras.ops.operation import Operation, symbolic_eval
@@ -161,6 +162,10 @@ class Layer(Operation):
                 elif isinstance(item, SeedGenerator) and all(
                         g is not item for g in self._seed_generators):
                     self._seed_generators.append(item)
+                elif getattr(item, "_is_metric", False):  # a Metric kept by a model
+                    tracked = self.__dict__.setdefault("_tracked_metrics", [])
+                    if all(m is not item for m in tracked):
+                        tracked.append(item)
         object.__setattr__(self, name, value)
 
     # variables --------------------------------------------------------------
@@ -379,9 +384,14 @@ class Layer(Operation):
         if not self.built:
             self._validate_input(inputs)
             self._maybe_build(inputs)
+        depth = getattr(_call_context, "depth", 0)
+        in_mask = None
+        if depth == 0:  # a user's call on arrays: masks travel as `_keras_mask`, as in Keras
+            in_mask = _array_masks_of(list(args) if self._mask_from_all_args else inputs)
+            if in_mask is not None and self._call_has_mask and kwargs.get("mask") is None:
+                kwargs = dict(kwargs, mask=in_mask)
         kwargs, training = self._resolve_call_kwargs(dict(kwargs), inputs)
         outer = getattr(_call_context, "training", None)
-        depth = getattr(_call_context, "depth", 0)
         if depth == 0 and _scope.current() is None:
             self._clear_losses()
         _call_context.training = training
@@ -394,7 +404,24 @@ class Layer(Operation):
         if self.activity_regularizer is not None:
             for o in flatten(outputs):
                 self.add_loss(self.activity_regularizer(o))
+        if depth == 0 and (in_mask is not None or _overrides_mask(self)):
+            self._attach_array_mask(inputs, in_mask, outputs)
         return outputs
+
+    def _attach_array_mask(self, inputs, in_mask, outputs) -> None:
+        """Sets `_keras_mask` on concrete output arrays to `compute_mask`'s result."""
+        outs = flatten(outputs)
+        if not outs or any(isinstance(o, jax.core.Tracer) for o in outs):
+            return
+        out_mask = self.compute_mask(inputs, in_mask)
+        ms = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask]
+        if len(ms) == 1 and len(outs) > 1:
+            ms = ms * len(outs)
+        for o, m in zip(outs, ms):
+            try:
+                o._keras_mask = m
+            except AttributeError:  # an array type without attributes: no mask kept
+                pass
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
@@ -467,6 +494,16 @@ class Layer(Operation):
                 return self._call_in_policy(a, k2)
 
         return symbolic_eval(fn, args, kwargs, extra_specs=specs)
+
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                       return_losses: bool = False, **kwargs):
+        """The call as a pure function of the variables (Keras 3's JAX API): with
+        `trainable_variables` / `non_trainable_variables` bound to the given values
+        (lists in the order of those properties), returns (outputs, new
+        non-trainable values) and, with `return_losses=True`, the added losses.
+        The layer's own variables are left unchanged."""
+        return layer_stateless_call(self, trainable_variables, non_trainable_variables, args,
+                                    kwargs, return_losses)
 
     # nodes ----------------------------------------------------------------------
     @property
@@ -587,6 +624,17 @@ def _masks_of(inputs):
         ms = {k: _masks_of(v) for k, v in inputs.items()}
         return None if all(m is None for m in ms.values()) else ms
     return None
+
+
+def _array_masks_of(inputs):
+    """The `_keras_mask` of eager input arrays (same structure), or None."""
+    if isinstance(inputs, (list, tuple)):
+        ms = [_array_masks_of(x) for x in inputs]
+        return None if all(m is None for m in ms) else ms
+    if isinstance(inputs, dict):
+        ms = {k: _array_masks_of(v) for k, v in inputs.items()}
+        return None if all(m is None for m in ms.values()) else ms
+    return getattr(inputs, "_keras_mask", None)
 
 
 def _overrides_mask(layer) -> bool:

@@ -5,6 +5,7 @@ layer, or the first data it is called on)."""
 from __future__ import annotations
 
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.engine import services
 from jkeras.engine.functional import Functional
 from jkeras.engine.input_layer import Input, InputLayer
 from jkeras.engine.layer import Layer
@@ -116,18 +117,12 @@ class Sequential(Functional):
 
     def get_config(self) -> dict:
         """Keras 3 Sequential config: the InputLayer (when known), then each layer."""
-        from jkeras.saving.functional_config import sequential_get_config
-
-        return sequential_get_config(self)
+        return services.saving().sequential_get_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects: dict | None = None):
         """A new Sequential (fresh weights) from `get_config()` (Keras 1/2/3)."""
-        from jkeras.saving.functional_config import sequential_from_config
-        from jkeras.saving.object_registration import CustomObjectScope
-
-        with CustomObjectScope(custom_objects):
-            return sequential_from_config(cls, config, custom_objects)
+        return services.saving().sequential_from_config_with(cls, config, custom_objects)
 
     # Keras 1/2 inference helpers ---------------------------------------------------------
     def predict_classes(self, x, batch_size: int = 32, verbose=0):

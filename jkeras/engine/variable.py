@@ -139,6 +139,10 @@ class Variable:
     def numpy(self) -> np.ndarray:
         return np.array(self.value)
 
+    def __jax_array__(self):
+        """`jnp.asarray(variable)` gives its value."""
+        return self.value
+
     def __array__(self, dtype=None, copy=None):
         a = np.asarray(self.value)
         return a.astype(dtype) if dtype is not None else a
@@ -192,5 +196,10 @@ def _unflatten_variable(_, children):
 # (`model.trainable_variables`, `optimizer.variables`, ...) can be passed to a jitted
 # function as is, and comes back as arrays. (Keras 3.15 relies on `__jax_array__`
 # there, which JAX no longer accepts in jit arguments.)
-jax.tree_util.register_pytree_node(Variable, _flatten_variable, _unflatten_variable)
+def register_variable_class(cls) -> None:
+    """Makes a Variable subclass a pytree like Variable (JAX registers exact types)."""
+    jax.tree_util.register_pytree_node(cls, _flatten_variable, _unflatten_variable)
+
+
+register_variable_class(Variable)
 

@@ -62,6 +62,10 @@ def _leaf_name(path, default: str) -> str:
     return "/".join(parts) or default
 
 
+def _is_variable(x) -> bool:
+    return getattr(x, "_is_variable", False)
+
+
 class JaxLayer(Layer):
     """A layer computing `call_fn` with its params/state held in jkeras Variables
     (see the module docstring for the conventions). `seed` is accepted as in Keras;
@@ -137,7 +141,8 @@ class JaxLayer(Layer):
     def _saveable_variables(self) -> list:
         """Keras's order: the params' and state's leaves in tree order, trainable first."""
         leaves = [v for tree in (self.params, self.state)
-                  for v in jax.tree_util.tree_leaves(tree) if getattr(v, "_is_variable", False)]
+                  for v in jax.tree_util.tree_leaves(tree, is_leaf=_is_variable)
+                  if _is_variable(v)]
         return [v for v in leaves if v.trainable] + [v for v in leaves if not v.trainable]
 
     def call(self, inputs, training=False):
@@ -145,8 +150,8 @@ class JaxLayer(Layer):
             return v.value if getattr(v, "_is_variable", False) else v
 
         values = {
-            "params": jax.tree_util.tree_map(value, self.params),
-            "state": jax.tree_util.tree_map(value, self.state),
+            "params": jax.tree_util.tree_map(value, self.params, is_leaf=_is_variable),
+            "state": jax.tree_util.tree_map(value, self.state, is_leaf=_is_variable),
             "inputs": inputs,
             "training": bool(training),
         }
@@ -156,7 +161,7 @@ class JaxLayer(Layer):
         if not self.call_fn_has_state:
             return result
         outputs, new_state = result
-        variables, treedef = jax.tree_util.tree_flatten(self.state)
+        variables, treedef = jax.tree_util.tree_flatten(self.state, is_leaf=_is_variable)
         new_leaves, new_def = jax.tree_util.tree_flatten(new_state)
         if new_def != treedef:
             raise ValueError(

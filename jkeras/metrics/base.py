@@ -36,6 +36,8 @@ class Metric:
     `__init__` and implement `update_state(y_true, y_pred, sample_weight=None)`
     (pure jnp + `var.assign`) and `result()`."""
 
+    _is_metric = True  # models track metrics kept as attributes (Model.metrics)
+
     def __init__(self, dtype=None, name: str | None = None):
         self.name = name or _naming.unique_name(_naming.to_snake_case(type(self).__name__))
         self._dtype = dtype
@@ -118,6 +120,7 @@ class Metric:
                 f"Metric '{self.name}' has {len(self._variables)} variables but "
                 f"{len(values)} values were given. Pass one array per `metric.variables` entry."
             )
+        values = [x.value if getattr(x, "_is_variable", False) else x for x in values]
         mapping = {id(v): jnp.asarray(x) for v, x in zip(self._variables, values)}
         with _scope.StatelessScope(mapping, collect_losses=False) as s:
             out = fn()

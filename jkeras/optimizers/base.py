@@ -34,6 +34,7 @@ import numpy as np
 import optax
 
 from jkeras.backend import naming as _naming
+from jkeras.engine.variable import Variable, register_variable_class
 from jkeras.optimizers import schedules as _schedules
 
 _IGNORED_CONFIG_KEYS = ("is_legacy_optimizer", "jit_compile")
@@ -54,6 +55,41 @@ class _VariableList(list):
 
     def __call__(self):
         return self
+
+
+# a pytree like a list (it is passed to jax.jit as part of a training state)
+jax.tree_util.register_pytree_node(_VariableList, lambda v: (list(v), None),
+                                   lambda _, children: list(children))
+
+
+class StateVariable(Variable):
+    """One array of an optimizer's state seen as a Variable (see
+    `Optimizer.variables`): its value is read from, and assigned into,
+    `optimizer.state`."""
+
+    def __init__(self, optimizer, index: int, name: str):
+        leaf = jax.tree_util.tree_leaves(optimizer.state)[index]
+        super().__init__(leaf, trainable=False, name=name, path=f"{optimizer.name}/{name}")
+        self._array = None
+        self._optimizer = optimizer
+        self._index = index
+
+    @property
+    def _value(self):
+        return jax.tree_util.tree_leaves(self._optimizer.state)[self._index]
+
+    @_value.setter
+    def _value(self, value) -> None:
+        if getattr(self, "_optimizer", None) is None:  # during Variable.__init__
+            return
+        leaves, treedef = jax.tree_util.tree_flatten(self._optimizer.state)
+        leaves[self._index] = value
+        self._optimizer.state = jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+register_variable_class(StateVariable)
+
+
 
 
 def _user_stacklevel() -> int:
@@ -707,18 +743,24 @@ class Optimizer:
 
     @property
     def variables(self) -> list:
-        """Snapshot of the state as jkeras Variables (iteration, learning_rate,
-        then the slots once built). Callable for Keras 2's
-        `optimizer.variables()`. Use `set_state_arrays` to change the state."""
-        from jkeras.engine.variable import Variable
-
+        """The state as jkeras Variables: iteration, learning_rate, then the slots
+        (once built). They are bound to the optimizer: reading one gives the
+        current state, assigning one changes it, so Keras 3's stateless loops
+        can pass them to `stateless_apply` and assign the results back. Callable
+        for Keras 2's `optimizer.variables()`."""
         state = self.state
-        if state is None:
-            state = OptimizerState(jnp.zeros((), jnp.int32),
-                                   jnp.asarray(self.learning_rate, jnp.float32), ())
+        if state is None:  # not built: the scalars only, as a snapshot
+            return _VariableList([
+                Variable(np.zeros((), np.int32), trainable=False, name="iteration",
+                         path=f"{self.name}/iteration"),
+                Variable(np.asarray(self._lr, np.float32), trainable=False,
+                         name="learning_rate", path=f"{self.name}/learning_rate")])
+        flat, treedef = jax.tree_util.tree_flatten_with_path(state)
+        cached = self.__dict__.get("_state_variables")
+        if cached is not None and cached[0] == treedef:
+            return cached[1]
         out = _VariableList()
-        flat = jax.tree_util.tree_flatten_with_path(state)[0]
-        for i, (path, leaf) in enumerate(flat):
+        for i, (path, _) in enumerate(flat):
             if i == 0:
                 name = "iteration"
             elif i == 1:
@@ -726,8 +768,33 @@ class Optimizer:
             else:
                 name = "slot_" + "_".join(
                     re.sub(r"\W+", "", jax.tree_util.keystr((k,))) for k in path[1:]) or str(i)
-            out.append(Variable(leaf, trainable=False, name=name, path=f"{self.name}/{name}"))
+            out.append(StateVariable(self, i, name))
+        self._state_variables = (treedef, out)
         return out
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """One update as a pure function (Keras 3's JAX API): the optimizer state
+        as the list `optimizer.variables` gives (arrays or those variables), the
+        gradients and the trainable values, in `build`'s order. Returns
+        (new trainable values, new optimizer values); the optimizer itself is
+        unchanged. Variable constraints are applied."""
+        self._require_built("stateless_apply()")
+        leaves, treedef = jax.tree_util.tree_flatten(self.state)
+        values = [getattr(v, "value", v) for v in optimizer_variables]
+        if len(values) != len(leaves):
+            raise ValueError(
+                f"Optimizer '{self.name}'.stateless_apply: got {len(values)} optimizer "
+                f"values, but its state has {len(leaves)} (pass optimizer.variables, or the "
+                f"values a previous stateless_apply returned, in that order)."
+            )
+        params = [getattr(p, "value", p) for p in trainable_variables]
+        state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(v) for v in values])
+        new_params, new_state = self.update(list(grads), state, params)
+        variables = self._trainable_variables or []
+        if len(variables) == len(new_params):
+            new_params = [v.constraint(p) if getattr(v, "constraint", None) is not None else p
+                          for v, p in zip(variables, new_params)]
+        return list(new_params), jax.tree_util.tree_leaves(new_state)
 
     # config ----------------------------------------------------------------------------
     def _learning_rate_config(self):

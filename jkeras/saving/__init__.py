@@ -29,6 +29,12 @@ from jkeras.saving.serialization import (
     serialize_keras_object,
 )
 
+# isort: split
+from jkeras.engine import services as _services
+from jkeras.saving import service as _service
+
+_services.register("saving", _service)
+
 __all__ = [
     "CustomObjectScope",
     "clone_model",

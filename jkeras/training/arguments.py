@@ -95,3 +95,23 @@ def check_steps_per_execution(value) -> int | str:
         f"compile(): steps_per_execution must be 'auto' (the default: jkeras measures how "
         f"many steps to fuse per compiled call) or an integer >= 1, got {value!r}."
     )
+
+
+def debugging_caps(epochs, steps):
+    """`epochs` and `steps` (per epoch) capped by keras.config.set_max_epochs /
+    set_max_steps_per_epoch (or $KERAS_MAX_EPOCHS / $KERAS_MAX_STEPS_PER_EPOCH),
+    with a warning when a cap applies, as Keras does."""
+    import warnings
+
+    from jkeras.backend import global_flags
+
+    cap = global_flags.max_epochs()
+    if cap and epochs is not None and cap < epochs:
+        warnings.warn(f"Limiting epochs to {cap} (keras.config.max_epochs()).", stacklevel=4)
+        epochs = cap
+    cap = global_flags.max_steps_per_epoch()
+    if cap and (steps is None or cap < steps):
+        warnings.warn(f"Limiting steps per epoch to {cap} (keras.config.max_steps_per_epoch()).",
+                      stacklevel=4)
+        steps = cap
+    return epochs, steps

@@ -168,13 +168,43 @@ def _pack(model, flat):
     return model.pack_outputs(flat)
 
 
+def _callback_list(model, callbacks, verbose, steps):
+    """The predict callbacks (a progress bar with verbose=1, as Keras)."""
+    from jkeras.callbacks import CallbackList
+    from jkeras.distribution import runtime
+    from jkeras.training import arguments
+
+    verbose = arguments.check_verbose(verbose)
+    return CallbackList(callbacks, add_progbar=verbose == 1 and runtime.is_process_zero(),
+                        model=model, verbose=verbose, epochs=1, steps=steps)
+
+
+def _user_batch_hooks(cbs) -> bool:
+    """Whether a callback other than the progress bar has predict batch hooks
+    (then every batch runs in its own call and the hook gets its outputs)."""
+    from jkeras.callbacks.callback import implements_batch
+    from jkeras.callbacks.progbar_logger import ProgbarLogger
+
+    return any(not isinstance(cb, ProgbarLogger) and (
+        implements_batch(cb, "predict_begin") or implements_batch(cb, "predict_end"))
+        for cb in cbs)
+
+
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
     """Outputs of `model` on `x` (numpy, shaped like the model's outputs). `x` may
-    also be a generator, PyDataset, DataLoader or tf.data source of batches."""
+    also be a generator, PyDataset, DataLoader or tf.data source of batches.
+    Callbacks get `on_predict_begin`, `on_predict_batch_begin/end` (the batch
+    outputs as `logs["outputs"]`) and `on_predict_end`."""
+    from jkeras.training import arguments, custom_loop
+
+    _, steps = arguments.debugging_caps(None, steps)
+    if custom_loop.overrides(model, custom_loop.PREDICT_HOOKS):
+        return custom_loop.predict(model, x, batch_size, verbose, steps, callbacks)
     if da.is_dataset(x):
         from jkeras.training.trainer import predict_generator_model
 
-        return predict_generator_model(model, x, steps=steps)
+        return predict_generator_model(model, x, steps=steps, verbose=verbose,
+                                       callbacks=callbacks)
     compilation_cache.enable()
     if not model.built:
         model(np.asarray(x)[:1] if not isinstance(x, (list, dict, tuple)) else x)
@@ -191,9 +221,16 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     num_batches = -(-n // batch_size)
     if steps is not None:
         num_batches = min(num_batches, int(steps))
+    cbs = _callback_list(model, callbacks, verbose, num_batches)
+    cbs.on_predict_begin()
+    if _user_batch_hooks(cbs):
+        outs = _predict_batch_by_batch(model, arrays, batch_size, num_batches, n, cbs)
+        cbs.on_predict_end()
+        return outs
     rows = min(n, num_batches * batch_size)
     fns = _functions(model)
-    values = [v.value for v in fns.variables]
+    values = [v.value for v in fns.variables]  # read after on_predict_begin (EMA swaps)
+    user_batch_size = batch_size
     per_call = rows_per_call(model, batch_size, fns.fused)
     if per_call != batch_size:  # same rows in smaller calls (samples are independent)
         batch_size = per_call
@@ -230,8 +267,27 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 done += count
         item.done.append(pending[-1][0])
         collect(upto=32 if not fns.fused else 1)  # bound device memory held by outputs
+        cbs.on_predict_batch_end(-(-done // user_batch_size) - 1, {})
     collect(upto=0)
+    cbs.on_predict_end()
     return _pack(model, outs)
+
+
+def _predict_batch_by_batch(model, arrays, batch_size: int, num_batches: int, n: int, cbs):
+    """predict with one compiled call per batch, calling the batch hooks of `cbs`
+    around each (the batch's outputs in `logs["outputs"]`)."""
+    fns = _functions(model)
+    values = [v.value for v in fns.variables]
+    fn = fns.batch()
+    chunks = []
+    for b in range(num_batches):
+        cbs.on_predict_batch_begin(b, {})
+        batch = [a[b * batch_size:min(n, (b + 1) * batch_size)] for a in arrays]
+        outs = [np.asarray(o) for o in fn(values, batch)]
+        chunks.append(outs)
+        cbs.on_predict_batch_end(b, {"outputs": _pack(model, outs)})
+    flat = [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
+    return _pack(model, flat)
 
 
 def _predict_distributed(model, dist, arrays, batch_size: int, steps):

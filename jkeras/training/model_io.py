@@ -186,7 +186,10 @@ class ModelIO:
         leaves, treedef = jax.tree_util.tree_flatten(sample)
         self._x_treedef = treedef
         self.input_dtypes = [None] * len(leaves)
-        outs = m(sample)
+        self.describe_outputs(m(sample))
+
+    def describe_outputs(self, outs) -> None:
+        """Output names, kind and shapes of a subclassed model from its outputs."""
         if isinstance(outs, dict):
             self._out_kind = "dict"
             self.output_names = sorted(outs)  # Keras 3 flattens dicts in key order

@@ -32,7 +32,7 @@ import numpy as np
 
 from jkeras.distribution import runtime
 from jkeras.training import arguments as args
-from jkeras.training import compilation_cache, loops
+from jkeras.training import compilation_cache, custom_loop, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
@@ -403,6 +403,12 @@ class Trainer:
             raise ValueError(
                 f"validation_split must be a fraction in [0, 1), got {validation_split!r}."
             )
+        epochs, steps_per_epoch = args.debugging_caps(epochs, steps_per_epoch)
+        if custom_loop.overrides(model, custom_loop.TRAIN_HOOKS):
+            return custom_loop.fit(
+                self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
         freq = args.check_validation_freq(validation_freq)
         is_ds = da.is_dataset(x)
         if validation_split and is_ds:
@@ -552,6 +558,10 @@ class Trainer:
         verbose = args.check_verbose(verbose)
         if steps is not None:
             steps = args.check_int(steps, "steps", minimum=1)
+        _, steps = args.debugging_caps(None, steps)
+        if custom_loop.overrides(self.model, custom_loop.TEST_HOOKS):
+            return custom_loop.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
+                                        callbacks, return_dict)
         handler = self._make_handler(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                                      steps=steps, class_weight=None, check_finite=check_finite,
                                      training=False, workers=workers,
@@ -784,10 +794,11 @@ def evaluate_generator_model(model, generator, steps=None, max_queue_size=10, wo
                             max_queue_size=max_queue_size, workers=workers, samples=samples)
 
 
-def predict_generator_model(model, generator, steps=None, verbose=0, **kwargs):
+def predict_generator_model(model, generator, steps=None, verbose=0, callbacks=None,
+                            **kwargs):
     """Keras 1/2 `predict_generator`: predictions for the batches of a generator
-    (items may be x, or (x, y) whose y is ignored)."""
-    from jkeras.training.inference import predict_on_batch
+    (items may be x, or (x, y) whose y is ignored), with predict's callbacks."""
+    from jkeras.training.inference import _callback_list, predict_on_batch
 
     samples = _legacy(kwargs, "val_samples", "steps", "predict_generator")
     for old in ("nb_worker", "max_q_size", "pickle_safe", "max_queue_size", "workers",
@@ -799,11 +810,17 @@ def predict_generator_model(model, generator, steps=None, verbose=0, **kwargs):
         )
     it = iter(generator) if not da.is_pydataset(generator) else (
         generator[i] for i in range(len(generator)))
+    known = steps if steps is not None else (len(generator) if da.is_pydataset(generator)
+                                             else None)
+    cbs = _callback_list(model, callbacks, verbose, known)
+    cbs.on_predict_begin()
     chunks, seen, count = [], 0, 0
     for item in it:
         bx, _, _ = da.unpack_batch(item)
+        cbs.on_predict_batch_begin(count, {})
         out = predict_on_batch(model, da.map_structure(da.to_host, bx))
         chunks.append(out)
+        cbs.on_predict_batch_end(count, {"outputs": out})
         count += 1
         seen += da.num_rows(jax.tree_util.tree_leaves(da.map_structure(da.to_host, bx)))
         if steps is not None and count >= steps:
@@ -812,6 +829,7 @@ def predict_generator_model(model, generator, steps=None, verbose=0, **kwargs):
             break
     if not chunks:
         raise ValueError("predict_generator: the generator produced no batch.")
+    cbs.on_predict_end()
     first = chunks[0]
     if isinstance(first, dict):
         return {k: np.concatenate([c[k] for c in chunks]) for k in first}

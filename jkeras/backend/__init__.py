@@ -11,7 +11,14 @@ from jkeras.backend.config import (
     set_image_dim_ordering,
     standardize_data_format,
 )
+from jkeras.backend.dtype_names import (
+    is_float_dtype,
+    is_int_dtype,
+    result_type,
+    standardize_dtype,
+)
 from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor
+from jkeras.backend.naming import get_uid
 from jkeras.backend.random import set_random_seed
 
 
@@ -30,11 +37,16 @@ def backend() -> str:
     return "jax"
 
 
-def clear_session() -> None:
-    """Resets default layer names (dense, dense_1, ...) and cached compiled functions."""
+def clear_session(free_memory: bool = True) -> None:
+    """Resets default layer names (dense, dense_1, ...) and `get_uid` counters;
+    with `free_memory`, also runs Python's garbage collector."""
     from jkeras.backend import naming
 
     naming.reset()
+    if free_memory:
+        import gc
+
+        gc.collect()
 
 
 def int_shape(x):
@@ -50,6 +62,11 @@ def count_params(x) -> int:
 
 __all__ = [
     "KerasTensor",
+    "get_uid",
+    "is_float_dtype",
+    "is_int_dtype",
+    "result_type",
+    "standardize_dtype",
     "backend",
     "clear_session",
     "count_params",

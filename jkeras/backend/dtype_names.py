@@ -42,3 +42,53 @@ def standardize_dtype(dtype) -> str:
             f"numpy/JAX dtype or Python type naming one)."
         )
     return name
+
+
+def is_float_dtype(dtype) -> bool:
+    """Whether `dtype` (any spelling `standardize_dtype` accepts) is a float type."""
+    name = standardize_dtype(dtype)
+    return name.startswith("float") or name == "bfloat16"
+
+
+def is_int_dtype(dtype) -> bool:
+    """Whether `dtype` is a signed or unsigned integer type."""
+    name = standardize_dtype(dtype)
+    return name.startswith("int") or name.startswith("uint")
+
+
+_TO_32 = {"int64": "int32", "uint64": "uint32", "float64": "float32",
+          "complex128": "complex64"}
+
+
+def result_type(*dtypes) -> str:
+    """The dtype of an operation on values of these dtypes, with Keras 3's rules
+    on JAX: JAX's promotion, Python scalars (`int`, `float`, `bool`, `complex`)
+    weakly typed, 64-bit types given as their 32-bit forms (JAX computes in 32
+    bits unless x64 is enabled); no dtypes gives `floatx()`."""
+    import jax.numpy as jnp
+
+    from jkeras.backend.config import floatx
+
+    if not dtypes:
+        return floatx()
+    weak = [d for d in dtypes if d in (bool, int, float, complex)]
+    strong = [standardize_dtype(d) for d in dtypes if d not in (bool, int, float, complex)]
+    strong = [d for d in strong if d != "string"]
+    if strong:
+        out = strong[0]
+        for d in strong[1:]:
+            out = jnp.promote_types(out, d).name
+    else:
+        out = {bool: "bool", int: "int32", float: floatx(), complex: "complex64"}[
+            max(weak, key=[bool, int, float, complex].index)]
+        weak = []
+    kind = jnp.dtype(out).kind
+    for w in weak:
+        if w is complex and kind != "c":
+            out = "complex64"
+        elif w is float and kind in "biu":
+            out = floatx()
+        elif w is int and kind == "b":
+            out = "int32"
+        kind = jnp.dtype(out).kind
+    return _TO_32.get(out, out)

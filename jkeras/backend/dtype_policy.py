@@ -39,6 +39,25 @@ class DTypePolicy:
     def is_mixed(self) -> bool:
         return self.compute_dtype != self.variable_dtype
 
+    @property
+    def quantization_mode(self):
+        """None: jkeras has no quantized policies (see docs/keras3-compatibility.md)."""
+        return None
+
+    def convert_input(self, x, autocast: bool, dtype):
+        """`x` cast to `dtype` when it is a float array and `autocast` is on
+        (Keras's rule for layer inputs)."""
+        import jax.numpy as jnp
+
+        if autocast and hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) \
+                and jnp.dtype(x.dtype) != jnp.dtype(dtype):
+            return jnp.asarray(x).astype(dtype)
+        return x
+
+    @classmethod
+    def from_config(cls, config: dict) -> DTypePolicy:
+        return cls(**config)
+
     def get_config(self) -> dict:
         return {"name": self.name}
 
@@ -49,6 +68,10 @@ class DTypePolicy:
         return isinstance(other, DTypePolicy) and other.name == self.name
 
     __hash__ = object.__hash__
+
+
+class FloatDTypePolicy(DTypePolicy):
+    """Keras 3's name for a policy of float dtypes (kept for compatibility)."""
 
 
 Policy = DTypePolicy
@@ -74,6 +97,8 @@ def get(dtype) -> DTypePolicy:
         return global_policy()
     if isinstance(dtype, dict):
         dtype = dtype.get("config", {}).get("name", "float32")
+    if isinstance(dtype, DTypePolicy):
+        return dtype
     return DTypePolicy(dtype)
 
 

@@ -15,6 +15,7 @@ from jkeras.distribution.api import (
     TensorLayout,
     distribute_tensor,
     distribution,
+    get_device_count,
     initialize,
     list_devices,
     set_distribution,
@@ -22,5 +23,6 @@ from jkeras.distribution.api import (
 
 __all__ = [
     "DataParallel", "DeviceMesh", "Distribution", "LayoutMap", "ModelParallel", "TensorLayout",
-    "distribute_tensor", "distribution", "initialize", "list_devices", "set_distribution",
+    "distribute_tensor", "distribution", "get_device_count", "initialize", "list_devices",
+    "set_distribution",
 ]

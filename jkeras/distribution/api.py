@@ -48,6 +48,12 @@ def list_devices(device_type: str | None = None) -> list[str]:
     return [_device_name(d) for d in devices]
 
 
+def get_device_count(device_type: str | None = None) -> int:
+    """How many devices of `device_type` ('cpu', 'gpu', 'tpu'; default: JAX's
+    default backend) the run has, across all its processes."""
+    return len(list_devices(device_type))
+
+
 def _resolve_devices(devices) -> list:
     """jax devices from None (all devices), jax devices or names like 'gpu:0'."""
     if devices is None:

@@ -17,9 +17,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend import dtype_policy as dtype_policies
+from jkeras.backend import naming as _naming
 from jkeras.backend import scope as _scope
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
+from jkeras.backend.remat import current_remat_scope
 from jkeras.engine.input_spec import assert_input_compatibility
+from jkeras.engine.remat_call import remat_call
 from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.engine.stateless import layer_stateless_call
 from jkeras.engine.variable import Variable
@@ -102,9 +105,9 @@ class Layer(Operation):
         policy = self.dtype_policy
         if not (self._autocast and policy.is_mixed):
             if dtype_policies.autocast_dtype() is None:
-                return self.call(*args, **kwargs)
+                return self._run_call(args, kwargs)
             with dtype_policies.autocast(None):
-                return self.call(*args, **kwargs)
+                return self._run_call(args, kwargs)
         compute = policy.compute_dtype
         first = jax.tree_util.tree_map(
             lambda x: x.astype(compute)
@@ -112,7 +115,13 @@ class Layer(Operation):
             args[0],
         )
         with dtype_policies.autocast(compute):
-            return self.call(first, *args[1:], **kwargs)
+            return self._run_call((first, *args[1:]), kwargs)
+
+    def _run_call(self, args, kwargs):
+        scope = self.__dict__.get("_remat_scope")
+        if scope is None:
+            return self.call(*args, **kwargs)
+        return remat_call(self, scope, args, kwargs)
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
                  activity_regularizer=None, **kwargs):
@@ -124,6 +133,7 @@ class Layer(Operation):
             )
         super().__init__(name=name)
         object.__setattr__(self, "_tracking", False)
+        self._remat_scope = current_remat_scope()  # keras.RematScope active at creation
         self._trainable = bool(trainable)
         self.built = False
         self._own_variables: list[Variable] = []
@@ -184,7 +194,7 @@ class Layer(Operation):
             dtype=dtype or self.dtype,
             trainable=trainable,
             name=name,
-            path=f"{self.name}/{name}",
+            path=_naming.scoped_path(f"{self.name}/{name}"),
             regularizer=regularizers.get(regularizer),
             constraint=constraints.get(constraint),
         )

@@ -109,7 +109,7 @@ class Variable:
                 f"of shape {self._shape}."
             )
         s = _scope.current()
-        if s is not None and id(self) in s.values:
+        if s is not None and (id(self) in s.values or s.record_all):
             s.updates[id(self)] = value
         else:
             self._value = value

@@ -305,3 +305,15 @@ def test_eager_layer_outputs_carry_keras_masks():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         keras.layers.Dense(2)(np.ones((1, 3), "float32"))  # no mask: nothing attached
+
+
+def test_a_layer_passed_where_a_tensor_is_expected_is_named():
+    x = keras.Input((3, 8, 8))
+    conv = keras.layers.Conv2D(3, 3, padding="same", name="conv")
+    with pytest.raises(TypeError, match=r"Layer 'add' \(Add\) was given the layer 'conv' "
+                                        r"\(Conv2D\) as `inputs\[1\]`, but it takes tensors"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            keras.layers.merge([x, conv], mode="sum")
+    with pytest.raises(TypeError, match="Call that layer on a tensor first"):
+        keras.layers.Dense(2)(conv)

@@ -239,3 +239,16 @@ def test_metrics_and_optimizer_variables_api(data):
     with pytest.raises(ValueError, match=r"`trainable_variables` has 0 values, but the layer "
                                          r"has 4"):
         model.stateless_call([], model.non_trainable_variables, x)
+
+
+def test_train_and_test_on_batch_use_the_overridden_steps(data):
+    x, y = data
+    model = _dense_model(GuideModel)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    before = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert sorted(logs) == ["loss", "mae"]
+    np.testing.assert_allclose(logs["loss"], before, rtol=1e-5)  # the loss before the step
+    assert model.optimizer.iterations == 1
+    after = model.test_on_batch(x, y, return_dict=True)
+    assert after["loss"] < before

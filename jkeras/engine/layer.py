@@ -370,6 +370,7 @@ class Layer(Operation):
             args = (kwargs.pop("inputs"),)
         if not args:
             raise TypeError(f"Layer '{self.name}' was called with no input.")
+        _check_not_operations(self, args[0])
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, args[0], self.name)
         if any_symbolic(args, kwargs):
@@ -634,6 +635,37 @@ def _masks_of(inputs):
         ms = {k: _masks_of(v) for k, v in inputs.items()}
         return None if all(m is None for m in ms.values()) else ms
     return None
+
+
+def _operation_in(structure, where: str = "inputs"):
+    """(position, operation) of the first layer/op object in an input structure."""
+    if isinstance(structure, Operation):
+        return where, structure
+    if isinstance(structure, (list, tuple)):
+        for i, item in enumerate(structure):
+            found = _operation_in(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    elif isinstance(structure, dict):
+        for k, item in structure.items():
+            found = _operation_in(item, f"{where}[{k!r}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _check_not_operations(layer, inputs) -> None:
+    """A clear TypeError when a layer (not its output tensor) is passed as input."""
+    found = _operation_in(inputs)
+    if found is None:
+        return
+    where, op = found
+    raise TypeError(
+        f"Layer '{layer.name}' ({type(layer).__name__}) was given the layer "
+        f"'{op.name}' ({type(op).__name__}) as `{where}`, but it takes tensors. Call that "
+        f"layer on a tensor first and pass its output: e.g. `y = {op.name}(x)`, then "
+        f"`{layer.name}([..., y])`."
+    )
 
 
 def _array_masks_of(inputs):

@@ -302,10 +302,7 @@ def evaluate(trainer, x, y, batch_size, verbose, sample_weight, steps, callbacks
     _assign(model.metrics_variables, state[2])
     logs = _python_logs(logs) if logs else {}
     cbs.on_test_end(logs)
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+    return _format(logs, return_dict)
 
 
 def predict(trainer_or_model, x, batch_size, verbose, steps, callbacks):
@@ -336,3 +333,41 @@ def predict(trainer_or_model, x, batch_size, verbose, steps, callbacks):
     if not chunks:
         raise ValueError(f"Model '{model.name}'.predict got no batches.")
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)
+
+
+def train_on_batch(trainer, x, y, sample_weight, class_weight, reset_metrics, return_dict):
+    """One call of the model's `train_step` on one batch (see `Model.train_on_batch`)."""
+    model = trainer.model
+    batches = Batches(x, y, sample_weight, None, False, 1, class_weight)
+    batches.batch_size = batches.n  # the whole batch at once
+    data = batches.first()
+    _build(trainer, data)
+    trainer._ensure_optimizer(model.trainable_variables)
+    holder = _TrainState(model)
+    state = holder.pull(_fresh_metric_values(model) if reset_metrics else None)
+    logs, state = _jit(trainer, "train", model.train_step)(state, data)
+    holder.push(state)
+    return _format(_python_logs(logs), return_dict)
+
+
+def test_on_batch(trainer, x, y, sample_weight, reset_metrics, return_dict):
+    """One call of the model's `test_step` on one batch."""
+    model = trainer.model
+    batches = Batches(x, y, sample_weight, None, False, 1)
+    batches.batch_size = batches.n
+    data = batches.first()
+    _build(trainer, data)
+    mv = _fresh_metric_values(model) if reset_metrics else \
+        [v.value for v in model.metrics_variables]
+    state = ([v.value for v in model.trainable_variables],
+             [v.value for v in model.non_trainable_variables], mv)
+    logs, state = _jit(trainer, "eval", model.test_step)(state, data)
+    _assign(model.metrics_variables, state[2])
+    return _format(_python_logs(logs), return_dict)
+
+
+def _format(logs: dict, return_dict: bool):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

@@ -3,6 +3,7 @@ compile/fit/evaluate/predict and Keras 3's stateless training API."""
 
 from __future__ import annotations
 
+from jkeras.training import custom_loop
 from jkeras.training.inference import predict, predict_on_batch  # noqa: F401
 from jkeras.training.stateless_api import (  # noqa: F401
     compute_loss,
@@ -28,7 +29,11 @@ from jkeras.training.trainer import (  # noqa: F401
 def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
                    reset_metrics=True, return_dict=False):
     """One training step on one batch (see `Model.train_on_batch`)."""
-    return trainer_of(model, "train_on_batch").train_on_batch(
+    trainer = trainer_of(model, "train_on_batch")
+    if custom_loop.overrides(model, custom_loop.TRAIN_HOOKS):
+        return custom_loop.train_on_batch(trainer, x, y, sample_weight, class_weight,
+                                          reset_metrics, return_dict)
+    return trainer.train_on_batch(
         x, y, sample_weight=sample_weight, class_weight=class_weight,
         reset_metrics=reset_metrics, return_dict=return_dict)
 
@@ -36,6 +41,10 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
 def test_on_batch(model, x, y=None, sample_weight=None, reset_metrics=True,
                   return_dict=False):
     """Loss and metrics on one batch (see `Model.test_on_batch`)."""
-    return trainer_of(model, "test_on_batch").test_on_batch(
+    trainer = trainer_of(model, "test_on_batch")
+    if custom_loop.overrides(model, custom_loop.TEST_HOOKS):
+        return custom_loop.test_on_batch(trainer, x, y, sample_weight, reset_metrics,
+                                         return_dict)
+    return trainer.test_on_batch(
         x, y, sample_weight=sample_weight, reset_metrics=reset_metrics,
         return_dict=return_dict)

@@ -17,18 +17,9 @@ import jax.numpy as jnp
 
 from jkeras.backend.scope import StatelessScope
 from jkeras.training.data_adapter import unpack_batch
+from jkeras.training.trainer import trainer_of
 
 _F32 = jnp.float32
-
-
-def _trainer(model, action: str):
-    trainer = getattr(model, "_trainer", None)
-    if trainer is None:
-        raise RuntimeError(
-            f"Model '{model.name}' must be compiled before {action}: call "
-            f"model.compile(optimizer=..., loss=...) first."
-        )
-    return trainer
 
 
 def _values(items) -> list:
@@ -213,7 +204,7 @@ def _update_metrics(model, metrics_variables, loss, x, y, y_pred, sample_weight)
 # default steps --------------------------------------------------------------------------
 def default_train_step(model, state, data):
     """Keras 3's default JAX `train_step` (see `Model.train_step`)."""
-    _trainer(model, "train_step")
+    trainer_of(model, "train_step")
     tv, ntv, ov, mv = state
     x, y, sample_weight = unpack_batch(data)
 
@@ -231,7 +222,7 @@ def default_train_step(model, state, data):
 def default_test_step(model, state, data):
     """Keras 3's default JAX `test_step`: state (trainable, non-trainable,
     metrics values) -> (logs, new state)."""
-    _trainer(model, "test_step")
+    trainer_of(model, "test_step")
     tv, ntv, mv = state
     x, y, sample_weight = unpack_batch(data)
     # the forward pass and compute_loss directly: a compute_loss_and_updates override

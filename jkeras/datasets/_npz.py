@@ -10,19 +10,24 @@ to describe an array (``_reconstruct``, ``ndarray``, ``dtype``, ``scalar``) and
 ``_codecs.encode`` (how protocol 2 spells bytes), and each is interpreted by
 this code, not looked up. Any other global, persistent id, extension or object
 construction is refused with an error naming it.
+
+Memory is bounded before it is allocated: a member's declared shape must match
+the bytes it stores, the members together may take at most `load_limit()`
+bytes (half the available memory, or ``JKERAS_MAX_LOAD_BYTES``), and decoding
+an object array charges an estimate of the Python objects it builds to the same
+budget. Every refusal is a ValueError naming the file and the member.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
-_BOMB_FLOOR = 1 << 32  # a member over 4 GiB that compresses over 100x is refused
-_BOMB_RATIO = 100
+from jkeras.saving.limits import FileLimitError, ReadBudget, load_limit
 
 
 class UnsafePickleError(ValueError):
@@ -99,19 +104,24 @@ class _ArrayBuilder:
             if not isinstance(data, list) or len(data) != count:
                 raise UnsafePickleError("object array data does not match its shape.")
             arr = np.empty(count, dtype=object)
+            memo: dict = {}
             for i, v in enumerate(data):
-                arr[i] = _resolve(v)
+                arr[i] = _resolve(v, memo)
             self.value = arr.reshape(shape, order="F" if fortran else "C")
-            return
+            return 8 * count
         if isinstance(data, str):  # Python 2 strings
             data = data.encode("latin-1")
         if not isinstance(data, (bytes, bytearray)) or len(data) != count * dt.itemsize:
             raise UnsafePickleError("numeric array data does not match its shape and dtype.")
         arr = np.frombuffer(bytes(data), dtype=dt)
         self.value = arr.reshape(shape, order="F" if fortran else "C").copy()
+        return self.value.nbytes
 
 
-def _resolve(x):
+def _resolve(x, memo: dict):
+    """Plain Python/numpy data for a decoded value. A list or tuple reached twice
+    (the stream may share or nest them) is resolved once, so resolving takes
+    time and memory linear in the stream, whatever its sharing."""
     if isinstance(x, _ArrayBuilder):
         if x.value is None:
             raise UnsafePickleError("an array in the pickle stream was never filled in.")
@@ -119,9 +129,16 @@ def _resolve(x):
     if isinstance(x, list):
         if {type(v) for v in x} <= _PLAIN:
             return x
-        return [_resolve(v) for v in x]
+        if id(x) in memo:
+            return memo[id(x)]
+        out: list = []
+        memo[id(x)] = out
+        out.extend(_resolve(v, memo) for v in x)
+        return out
     if isinstance(x, tuple):
-        return tuple(_resolve(v) for v in x)
+        if id(x) not in memo:
+            memo[id(x)] = tuple(_resolve(v, memo) for v in x)
+        return memo[id(x)]
     if isinstance(x, _DtypeBuilder):
         return x.dtype
     if isinstance(x, _Global):
@@ -169,28 +186,68 @@ def _pickle_unsupported(op: int) -> UnsafePickleError:
     )
 
 
-def decode_pickled_array(data: bytes):
-    """Decodes a pickle stream that holds plain data and numpy arrays, without
-    running pickle. Returns the decoded object (numpy arrays as ndarrays)."""
+# Approximate bytes of the Python objects each opcode builds (CPython, 64-bit),
+# counted to bound the memory a decoded stream may take.
+_OBJ = 8  # a pointer on the stack or in a list
+_INT = _OBJ + 32
+_CONTAINER = _OBJ + 64
+_MEMO_ENTRY = 100
+
+
+def decode_pickled_array(data: bytes, start: int = 0, budget: ReadBudget | None = None,
+                         what: str = "the pickled object array"):
+    """Decodes a pickle stream (``data[start:]``) that holds plain data and numpy
+    arrays, without running pickle. Returns the decoded object (numpy arrays as
+    ndarrays). The objects it builds are counted against `budget`
+    (FileLimitError naming `what` beyond it); a malformed stream raises
+    UnsafePickleError."""
+    cap = budget.remaining() if budget is not None else float("inf")
+    used = 0
+    try:
+        value, used = _decode(bytes(data), start, cap)
+    except (UnsafePickleError, FileLimitError):
+        raise
+    except _OverBudgetError as e:
+        used = e.args[0]
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError, OverflowError,
+            struct.error, RecursionError) as e:
+        raise UnsafePickleError(f"malformed pickle stream ({type(e).__name__}: {e}).") \
+            from None
+    if budget is not None:
+        budget.charge(used, f"{what} (decoded into about {used:,} bytes of Python objects)")
+    return value
+
+
+class _OverBudgetError(Exception):
+    pass
+
+
+def _decode(data: bytes, pos: int, cap) -> tuple:
+    """(decoded object, estimated bytes built); see `decode_pickled_array`."""
     stack: list = []
     marks: list[int] = []
     memo: dict = {}
     append = stack.append
-    pos = 0
     n = len(data)
+    used = 0
     unpack_from = struct.unpack_from
     while pos < n:
+        if used > cap:
+            raise _OverBudgetError(used)
         op = data[pos]
         pos += 1
         if op == 0x4B:  # BININT1
             append(data[pos])
             pos += 1
+            used += _OBJ
         elif op == 0x4D:  # BININT2
             append(data[pos] | (data[pos + 1] << 8))
             pos += 2
+            used += _INT
         elif op == 0x4A:  # BININT
             append(unpack_from("<i", data, pos)[0])
             pos += 4
+            used += _INT
         elif op == 0x65:  # APPENDS
             k = marks.pop()
             items = stack[k:]
@@ -201,22 +258,29 @@ def decode_pickled_array(data: bytes):
             target.extend(items)
         elif op == 0x28:  # MARK
             marks.append(len(stack))
+            used += _INT
         elif op == 0x5D:  # EMPTY_LIST
             append([])
+            used += _CONTAINER
         elif op == 0x71:  # BINPUT
             memo[data[pos]] = stack[-1]
             pos += 1
+            used += _MEMO_ENTRY
         elif op == 0x72:  # LONG_BINPUT
             memo[unpack_from("<I", data, pos)[0]] = stack[-1]
             pos += 4
+            used += _MEMO_ENTRY
         elif op == 0x94:  # MEMOIZE
             memo[len(memo)] = stack[-1]
+            used += _MEMO_ENTRY
         elif op == 0x68:  # BINGET
             append(memo[data[pos]])
             pos += 1
+            used += _OBJ
         elif op == 0x6A:  # LONG_BINGET
             append(memo[unpack_from("<I", data, pos)[0]])
             pos += 4
+            used += _OBJ
         elif op == 0x61:  # APPEND
             v = stack.pop()
             if not isinstance(stack[-1], list):
@@ -235,15 +299,20 @@ def decode_pickled_array(data: bytes):
                 pos += 4
             append(int.from_bytes(data[pos:pos + size], "little", signed=True))
             pos += size
+            used += _INT + max(0, size)
         elif op == 0x47:  # BINFLOAT
             append(unpack_from(">d", data, pos)[0])
             pos += 8
+            used += _INT
         elif op == 0x4E:  # NONE
             append(None)
+            used += _OBJ
         elif op == 0x88:  # NEWTRUE
             append(True)
+            used += _OBJ
         elif op == 0x89:  # NEWFALSE
             append(False)
+            used += _OBJ
         elif op in (0x43, 0x42, 0x8E, 0x96, 0x55, 0x54, 0x8C, 0x58, 0x8D):
             # SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8, SHORT_BINSTRING,
             # BINSTRING, SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
@@ -260,58 +329,72 @@ def decode_pickled_array(data: bytes):
             if len(raw) != size:
                 raise UnsafePickleError("truncated pickle stream.")
             pos += size
+            used += _CONTAINER + 4 * size
             if op in (0x43, 0x42, 0x8E, 0x96):
-                append(bytes(raw))
+                append(raw)
             elif op in (0x55, 0x54):
-                append(bytes(raw).decode("latin-1"))
+                append(raw.decode("latin-1"))
             else:
-                append(bytes(raw).decode("utf-8", "surrogatepass"))
+                append(raw.decode("utf-8", "surrogatepass"))
         elif op == 0x63:  # GLOBAL "module\nname\n"
             end1 = data.index(b"\n", pos)
             end2 = data.index(b"\n", end1 + 1)
-            module = bytes(data[pos:end1]).decode("ascii")
-            name = bytes(data[end1 + 1:end2]).decode("ascii")
+            module = data[pos:end1].decode("ascii")
+            name = data[end1 + 1:end2].decode("ascii")
             pos = end2 + 1
             append(_Global(module, name))
+            used += _CONTAINER
         elif op == 0x93:  # STACK_GLOBAL
             name = stack.pop()
             module = stack.pop()
             if not isinstance(module, str) or not isinstance(name, str):
                 raise UnsafePickleError("malformed STACK_GLOBAL in the pickle stream.")
             append(_Global(module, name))
+            used += _CONTAINER
         elif op == 0x52:  # REDUCE
             args = stack.pop()
             fn = stack.pop()
-            append(_reduce(fn, args))
+            result = _reduce(fn, args)
+            append(result)
+            used += _CONTAINER
+            if isinstance(result, _ArrayBuilder) and result.value is not None:
+                used += result.value.nbytes
         elif op == 0x62:  # BUILD
             state = stack.pop()
             obj = stack[-1]
             if not isinstance(obj, (_ArrayBuilder, _DtypeBuilder)):
                 raise UnsafePickleError("BUILD on something that is not a numpy array or dtype.")
-            obj.build(state)
+            used += obj.build(state) or 0
         elif op == 0x29:  # EMPTY_TUPLE
             append(())
+            used += _OBJ
         elif op == 0x85:  # TUPLE1
             stack[-1] = (stack[-1],)
+            used += _CONTAINER
         elif op == 0x86:  # TUPLE2
             b = stack.pop()
             stack[-1] = (stack[-1], b)
+            used += _CONTAINER
         elif op == 0x87:  # TUPLE3
             c = stack.pop()
             b = stack.pop()
             stack[-1] = (stack[-1], b, c)
+            used += _CONTAINER
         elif op == 0x74:  # TUPLE
             k = marks.pop()
             t = tuple(stack[k:])
             del stack[k:]
             append(t)
+            used += _CONTAINER
         elif op == 0x6C:  # LIST
             k = marks.pop()
             lst = stack[k:]
             del stack[k:]
             append(lst)
+            used += _CONTAINER
         elif op == 0x7D:  # EMPTY_DICT
             append({})
+            used += _CONTAINER
         elif op in (0x73, 0x75):  # SETITEM / SETITEMS
             if op == 0x73:
                 items = stack[-2:]
@@ -328,6 +411,7 @@ def decode_pickled_array(data: bytes):
                 if not isinstance(key, (str, int, bytes)):
                     raise UnsafePickleError("dict key of an unsupported type.")
                 target[key] = items[i + 1]
+            used += _MEMO_ENTRY * (len(items) // 2)
         elif op == 0x30:  # POP
             if marks and marks[-1] == len(stack):
                 marks.pop()
@@ -335,74 +419,146 @@ def decode_pickled_array(data: bytes):
                 stack.pop()
         elif op == 0x32:  # DUP
             append(stack[-1])
+            used += _OBJ
         elif op == 0x2E:  # STOP
             if len(stack) != 1:
                 raise UnsafePickleError("malformed pickle stream (stack not empty at STOP).")
-            return _resolve(stack[0])
+            return _resolve(stack[0], {}), used
         else:
             raise _pickle_unsupported(op)
     raise UnsafePickleError("truncated pickle stream (no STOP).")
 
 
-def _read_npy(raw: bytes, name: str):
-    fp = io.BytesIO(raw)
-    version = np.lib.format.read_magic(fp)
+_READ_CHUNK = 16 << 20
+_DAMAGED_ADVICE = "Delete the file and download it again."
+
+
+class _DamagedMemberError(ValueError):
+    """A member is not what its header declares (message without the file name)."""
+
+
+def _npy_header(f, name: str):
+    version = np.lib.format.read_magic(f)
     if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:
-        raise ValueError(f"member {name!r}: unsupported .npy format version {version}.")
-    if not dtype.hasobject:
-        fp.seek(0)
-        return np.lib.format.read_array(fp, allow_pickle=False)
-    value = decode_pickled_array(memoryview(raw)[fp.tell():])
-    if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
-        raise UnsafePickleError(f"member {name!r} does not hold an array of shape {shape}.")
-    return value
+        return np.lib.format.read_array_header_1_0(f)
+    if version in ((2, 0), (3, 0)):
+        return np.lib.format.read_array_header_2_0(f)
+    raise _DamagedMemberError(f"member {name!r}: unsupported .npy format version {version}.")
 
 
-def load_npz(path: str) -> dict:
+def _read_into(f, arr: np.ndarray, name: str) -> None:
+    """Fills the 1-D array `arr` from the stream, a chunk at a time (no second copy)."""
+    view = memoryview(arr.view(np.uint8)) if arr.size else memoryview(b"")
+    pos = 0
+    while pos < len(view):
+        chunk = f.read(min(_READ_CHUNK, len(view) - pos))
+        if not chunk:
+            raise _DamagedMemberError(f"member {name!r} ends after {pos:,} of its {len(view):,} "
+                                 f"data bytes: it is truncated.")
+        view[pos:pos + len(chunk)] = chunk
+        pos += len(chunk)
+    f.read(1)  # reaches the end, where zipfile checks the CRC
+
+
+def _read_npy(f, size: int, name: str, budget: ReadBudget):
+    """One .npy member (`size` bytes, from the stream `f`): its declared shape is
+    checked against the bytes it stores and charged to `budget` before the
+    array is allocated."""
+    shape, fortran, dtype = _npy_header(f, name)
+    data_bytes = size - f.tell()
+    if dtype.hasobject:
+        budget.charge(data_bytes, f"member {name!r} (a pickled object array)")
+        value = decode_pickled_array(f.read(data_bytes), budget=budget,
+                                     what=f"member {name!r}")
+        if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
+            raise UnsafePickleError(f"member {name!r} does not hold an array of shape {shape}.")
+        return value
+    count = 1
+    for d in shape:
+        count *= int(d)
+    declared = count * dtype.itemsize
+    if declared != data_bytes or (count and not dtype.itemsize):
+        raise _DamagedMemberError(
+            f"member {name!r} declares shape {tuple(shape)} {dtype} ({declared:,} bytes) but "
+            f"holds {data_bytes:,} bytes of data: it is truncated, damaged or crafted. "
+            f"{_DAMAGED_ADVICE}")
+    budget.charge(declared, f"member {name!r} (shape {tuple(shape)} {dtype})")
+    arr = np.empty(count, dtype=dtype)
+    _read_into(f, arr, name)
+    return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)
+
+
+def load_npz(path: str, max_bytes=None) -> dict:
     """Loads every array of an ``.npz`` file into a dict, without pickle.
 
     Object arrays (ragged sequences) are decoded by `decode_pickled_array`;
-    anything in them other than plain data and numpy arrays is refused.
+    anything in them other than plain data and numpy arrays is refused. The
+    members may take at most `load_limit(max_bytes)` bytes in all (half the
+    available memory unless ``JKERAS_MAX_LOAD_BYTES`` says otherwise), checked
+    before anything is read; a member whose declared shape does not match the
+    bytes it stores is refused.
     """
     out = {}
+    budget = ReadBudget(load_limit(max_bytes), path, argument_of=None)
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
         raise ValueError(f"{path} is not a valid .npz file ({e}). Delete it and download it "
                          f"again.") from e
     with zf:
-        for info in zf.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
-            if info.file_size > _BOMB_FLOOR and info.file_size > _BOMB_RATIO * max(
-                    info.compress_size, 1):
-                raise ValueError(f"{path}: member {info.filename!r} declares {info.file_size:,} "
-                                 f"bytes from {info.compress_size:,} stored; refusing it.")
-            raw = zf.read(info)
-            key = info.filename[:-4]
+        members = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+        if members:
+            total = sum(i.file_size for i in members)
+            big = max(members, key=lambda i: i.file_size)
+            budget.ensure(total, f"its arrays ({total:,} bytes declared in all; largest: "
+                                 f"member {big.filename!r}, {big.file_size:,} bytes)")
+        for info in members:
             try:
-                out[key] = _read_npy(raw, info.filename)
+                with zf.open(info) as f:
+                    out[info.filename[:-4]] = _read_npy(f, info.file_size, info.filename,
+                                                        budget)
+            except FileLimitError:
+                raise
             except UnsafePickleError as e:
                 raise UnsafePickleError(f"{path}: member {info.filename!r}: {e}") from None
+            except _DamagedMemberError as e:
+                raise ValueError(f"{path}: {e}") from None
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise ValueError(f"{path}: member {info.filename!r} cannot be read "
+                                 f"({type(e).__name__}: {e}); the file is damaged. "
+                                 f"{_DAMAGED_ADVICE}") from None
     return out
 
 
+def _int_sequence(item, where: str) -> np.ndarray:
+    """`item` (a list of ints or a 1-D integer array) as a 1-D int64 array;
+    anything else (nested lists included) is refused before numpy expands it."""
+    if isinstance(item, np.ndarray):
+        if item.ndim == 1 and item.dtype.kind in "biu":
+            return item.astype(np.int64, copy=False)
+    elif isinstance(item, (list, tuple)):
+        try:
+            return np.fromiter(item, dtype=np.int64, count=len(item))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise ValueError(f"{where} is not a flat sequence of integers (got "
+                     f"{type(item).__name__}); the file is damaged or crafted. "
+                     f"{_DAMAGED_ADVICE}")
+
+
 def ragged(arrays: dict, key: str, path: str) -> np.ndarray:
-    """A 1-D object array of int sequences stored under `key`: either as an
-    object array, or in the pickle-free layout ``key_values`` (all sequences
-    concatenated, integers) plus ``key_lengths`` (one length per sequence)."""
+    """A 1-D object array of int64 sequences stored under `key`: either as an
+    object array of lists of ints, or in the pickle-free layout ``key_values``
+    (all sequences concatenated, integers) plus ``key_lengths`` (one length per
+    sequence)."""
     if key in arrays:
         arr = arrays[key]
-        if arr.ndim != 1:
-            out = np.empty(len(arr), dtype=object)
-            for i in range(len(arr)):
-                out[i] = arr[i]
-            return out
-        return arr
+        out = np.empty(len(arr) if arr.ndim else 0, dtype=object)
+        if arr.ndim == 0:
+            raise ValueError(f"{path}: '{key}' is a single value, not a list of sequences.")
+        for i in range(len(arr)):
+            out[i] = _int_sequence(arr[i], f"{path}: '{key}' item {i}")
+        return out
     if f"{key}_values" in arrays and f"{key}_lengths" in arrays:
         values = np.asarray(arrays[f"{key}_values"])
         lengths = np.asarray(arrays[f"{key}_lengths"]).astype(np.int64)

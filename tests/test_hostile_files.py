@@ -198,18 +198,24 @@ def test_data_kept_in_other_files_is_never_read(tmp_path, base):
 
 
 # --- Keras 1/2 .h5 -----------------------------------------------------------------------
+def _refusal(path, base, how, error) -> str:
+    """The message of `error` raised, within the bounds, by loading the Keras
+    1/2 file `path` with load_model, load_weights or load_weights(by_name=True)."""
+    model = keras.models.load_model(base["keras"]) if how != "load_model" else None
+    with bounded(), pytest.raises(error) as info:
+        if model is None:
+            keras.models.load_model(path)
+        else:
+            model.load_weights(path, by_name=how == "by_name")
+    return str(info.value)
+
+
 @pytest.mark.parametrize("columns", [500_000_000, 10_000_000_000])
 @pytest.mark.parametrize("how", ["load_model", "load_weights", "by_name"])
 def test_legacy_h5_declaring_unwritten_kernel_is_refused(tmp_path, base, how, columns):
     path = _legacy_file(tmp_path / "old.h5", base, how == "load_model",
                         lambda g, name: _unwritten(g, name, (4, columns)))
-    model = keras.models.load_model(base["keras"]) if how != "load_model" else None
-    with bounded(), pytest.raises(FileLimitError) as info:
-        if model is None:
-            keras.models.load_model(path)
-        else:
-            model.load_weights(path, by_name=how == "by_name")
-    msg = str(info.value)
+    msg = _refusal(path, base, how, FileLimitError)
     assert path in msg and "dense/dense/kernel:0" in msg and f"(4, {columns})" in msg
     assert "stores no data" in msg
 
@@ -219,13 +225,7 @@ def test_legacy_h5_kernel_larger_than_the_model_is_not_read(tmp_path, base, monk
     monkeypatch.setenv(limits.ENV_MAX_BYTES, "1G")  # the size check must refuse, not the limit
     path = _legacy_file(tmp_path / "old.h5", base, how == "load_model",
                         lambda g, name: _compressed_zeros(g, name, (4, 50 * (1 << 20))))
-    model = keras.models.load_model(base["keras"]) if how != "load_model" else None
-    with bounded(), pytest.raises(ValueError) as info:
-        if model is None:
-            keras.models.load_model(path)
-        else:
-            model.load_weights(path, by_name=how == "by_name")
-    msg = str(info.value)
+    msg = _refusal(path, base, how, ValueError)
     assert path in msg and "layer 'dense'" in msg and "(4, 52428800)" in msg
     assert "[(4, 5), (5,)]" in msg and "nothing of it was read" in msg
 

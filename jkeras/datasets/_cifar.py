@@ -14,19 +14,24 @@ import tarfile
 import numpy as np
 
 from jkeras.backend.config import image_data_format
+from jkeras.saving.limits import ReadBudget, load_limit
 
 _IMAGE_BYTES = 3 * 32 * 32
 
 
 def read_members(path: str, names: list[str]) -> dict[str, bytes]:
     """The bytes of the named files (matched by base name) in a tar archive or
-    folder; a clear error lists any that are missing."""
+    folder; a clear error lists any that are missing. Each file's size is
+    charged to a `load_limit()` budget before it is read."""
     found: dict[str, bytes] = {}
+    budget = ReadBudget(load_limit(), path, argument_of=None)
     if os.path.isdir(path):
         for root, _, files in os.walk(path):
             for f in files:
                 if f in names and f not in found:
-                    with open(os.path.join(root, f), "rb") as fh:
+                    full = os.path.join(root, f)
+                    budget.charge(os.path.getsize(full), f"file {f!r}")
+                    with open(full, "rb") as fh:
                         found[f] = fh.read()
     else:
         try:
@@ -38,6 +43,7 @@ def read_members(path: str, names: list[str]) -> dict[str, bytes]:
             for member in tar:
                 base = os.path.basename(member.name)
                 if base in names and base not in found and member.isfile():
+                    budget.charge(member.size, f"member {member.name!r}")
                     found[base] = tar.extractfile(member).read()
     missing = [n for n in names if n not in found]
     if missing:

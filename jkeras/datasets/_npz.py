@@ -1,408 +1,161 @@
 """Reading ``.npz`` dataset files without running pickle.
 
-Numeric members are read with ``allow_pickle=False``. Members that are numpy
-*object* arrays (IMDB and Reuters store their ragged sequences that way, and
-numpy can only write those as a pickle stream) are decoded by `decode_pickled_array`,
-a small interpreter of the pickle opcodes that builds lists, tuples, numbers,
-strings and numpy arrays itself. It never imports a module or calls anything
-named in the stream: the only "globals" it accepts are the few names numpy uses
-to describe an array (``_reconstruct``, ``ndarray``, ``dtype``, ``scalar``) and
-``_codecs.encode`` (how protocol 2 spells bytes), and each is interpreted by
-this code, not looked up. Any other global, persistent id, extension or object
-construction is refused with an error naming it.
+Numeric members are read straight into arrays. Members that are numpy *object*
+arrays (IMDB and Reuters store their ragged sequences that way, and numpy can
+only write those as a pickle stream) are decoded by
+`_pickle_decoder.decode_pickled_array`, which builds only plain data and numpy
+arrays and refuses anything else.
+
+Memory is bounded before it is allocated: a member's declared shape must match
+the bytes it stores, the members together may take at most `load_limit()`
+bytes (half the available memory, or ``JKERAS_MAX_LOAD_BYTES``), and decoding
+an object array charges an estimate of the Python objects it builds to the same
+budget. Every refusal is a ValueError naming the file and the member.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import struct
 import zipfile
+import zlib
 
 import numpy as np
 
-_BOMB_FLOOR = 1 << 32  # a member over 4 GiB that compresses over 100x is refused
-_BOMB_RATIO = 100
+from jkeras.datasets._pickle_decoder import UnsafePickleError, decode_pickled_array
+from jkeras.saving.limits import FileLimitError, ReadBudget, load_limit
+
+__all__ = ["UnsafePickleError", "decode_pickled_array", "load_npz", "ragged", "require"]
 
 
-class UnsafePickleError(ValueError):
-    """A pickle stream asked for something other than plain data and arrays."""
+_READ_CHUNK = 16 << 20
+_DAMAGED_ADVICE = "Delete the file and download it again."
 
 
-_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"),
-                ("numpy._core.multiarray", "_reconstruct")}
-_SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
-_NDARRAY = {("numpy", "ndarray")}
-_DTYPE = {("numpy", "dtype")}
-_FROMBUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
-_ENCODE = {("_codecs", "encode")}
-_ALLOWED = _RECONSTRUCT | _SCALAR | _NDARRAY | _DTYPE | _ENCODE | _FROMBUFFER
-_PLAIN = {int, float, str, bytes, bool, type(None)}
-_DTYPE_SPEC = re.compile(r"^(b1|[iuf][1248]|f16|c8|c16|c32|O[48]|[SU]\d+)$")
+class _DamagedMemberError(ValueError):
+    """A member is not what its header declares (message without the file name)."""
 
 
-class _Global:
-    __slots__ = ("module", "name")
-
-    def __init__(self, module: str, name: str):
-        key = (module, name)
-        if key not in _ALLOWED:
-            raise UnsafePickleError(
-                f"refusing to load '{module}.{name}': the file asks to run code, which a "
-                f"dataset file never needs. It may be corrupted or malicious; delete it and "
-                f"download it again."
-            )
-        self.module, self.name = key
-
-    @property
-    def key(self):
-        return (self.module, self.name)
-
-
-class _DtypeBuilder:
-    __slots__ = ("spec", "order", "dtype")
-
-    def __init__(self, spec):
-        if not isinstance(spec, str) or not _DTYPE_SPEC.match(spec):
-            raise UnsafePickleError(f"unsupported array dtype {spec!r} in the pickle stream.")
-        self.spec = spec
-        self.order = "|"
-        self.dtype = np.dtype(spec)
-
-    def build(self, state):
-        if not isinstance(state, tuple) or len(state) < 2:
-            raise UnsafePickleError("malformed dtype state in the pickle stream.")
-        if len(state) > 3 and state[3] is not None:
-            raise UnsafePickleError("structured dtypes are not supported in dataset files.")
-        order = state[1]
-        if order in ("<", ">"):
-            self.dtype = self.dtype.newbyteorder(order)
-
-
-class _ArrayBuilder:
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = None
-
-    def build(self, state):
-        if not isinstance(state, tuple) or len(state) != 5:
-            raise UnsafePickleError("malformed ndarray state in the pickle stream.")
-        _, shape, dtype, fortran, data = state
-        if not isinstance(dtype, _DtypeBuilder):
-            raise UnsafePickleError("ndarray state without a dtype in the pickle stream.")
-        if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
-            raise UnsafePickleError(f"malformed ndarray shape {shape!r} in the pickle stream.")
-        dt = dtype.dtype
-        count = int(np.prod(shape, dtype=np.int64))
-        if dt.hasobject:
-            if not isinstance(data, list) or len(data) != count:
-                raise UnsafePickleError("object array data does not match its shape.")
-            arr = np.empty(count, dtype=object)
-            for i, v in enumerate(data):
-                arr[i] = _resolve(v)
-            self.value = arr.reshape(shape, order="F" if fortran else "C")
-            return
-        if isinstance(data, str):  # Python 2 strings
-            data = data.encode("latin-1")
-        if not isinstance(data, (bytes, bytearray)) or len(data) != count * dt.itemsize:
-            raise UnsafePickleError("numeric array data does not match its shape and dtype.")
-        arr = np.frombuffer(bytes(data), dtype=dt)
-        self.value = arr.reshape(shape, order="F" if fortran else "C").copy()
-
-
-def _resolve(x):
-    if isinstance(x, _ArrayBuilder):
-        if x.value is None:
-            raise UnsafePickleError("an array in the pickle stream was never filled in.")
-        return x.value
-    if isinstance(x, list):
-        if {type(v) for v in x} <= _PLAIN:
-            return x
-        return [_resolve(v) for v in x]
-    if isinstance(x, tuple):
-        return tuple(_resolve(v) for v in x)
-    if isinstance(x, _DtypeBuilder):
-        return x.dtype
-    if isinstance(x, _Global):
-        raise UnsafePickleError(f"stray reference to '{x.module}.{x.name}' in the data.")
-    return x
-
-
-def _reduce(fn, args):
-    if not isinstance(fn, _Global) or not isinstance(args, tuple):
-        raise UnsafePickleError("the pickle stream calls something that is not allowed.")
-    key = fn.key
-    if key in _RECONSTRUCT:
-        if not args or not isinstance(args[0], _Global) or args[0].key not in _NDARRAY:
-            raise UnsafePickleError("numpy _reconstruct is only allowed for ndarray.")
-        return _ArrayBuilder()
-    if key in _DTYPE:
-        return _DtypeBuilder(args[0] if args else None)
-    if key in _SCALAR:
-        if len(args) != 2 or not isinstance(args[0], _DtypeBuilder):
-            raise UnsafePickleError("malformed numpy scalar in the pickle stream.")
-        raw = args[1].encode("latin-1") if isinstance(args[1], str) else args[1]
-        if not isinstance(raw, bytes) or args[0].dtype.hasobject:
-            raise UnsafePickleError("malformed numpy scalar in the pickle stream.")
-        return np.frombuffer(raw, dtype=args[0].dtype)[0]
-    if key in _FROMBUFFER:
-        if len(args) != 4 or not isinstance(args[1], _DtypeBuilder) or args[1].dtype.hasobject:
-            raise UnsafePickleError("malformed numpy _frombuffer call in the pickle stream.")
-        buf, dtype, shape, order = args
-        if not isinstance(buf, bytes) or not isinstance(shape, tuple):
-            raise UnsafePickleError("malformed numpy _frombuffer call in the pickle stream.")
-        builder = _ArrayBuilder()
-        builder.build((1, shape, dtype, order == "F", buf))
-        return builder
-    if key in _ENCODE:
-        if len(args) != 2 or not isinstance(args[0], str) or args[1] != "latin1":
-            raise UnsafePickleError("unexpected _codecs.encode call in the pickle stream.")
-        return args[0].encode("latin-1")
-    raise UnsafePickleError(f"'{fn.module}.{fn.name}' cannot be called.")
-
-
-def _pickle_unsupported(op: int) -> UnsafePickleError:
-    return UnsafePickleError(
-        f"pickle opcode {bytes([op])!r} (0x{op:02x}) is not supported: the stream holds "
-        f"something other than lists, numbers, strings and numpy arrays."
-    )
-
-
-def decode_pickled_array(data: bytes):
-    """Decodes a pickle stream that holds plain data and numpy arrays, without
-    running pickle. Returns the decoded object (numpy arrays as ndarrays)."""
-    stack: list = []
-    marks: list[int] = []
-    memo: dict = {}
-    append = stack.append
-    pos = 0
-    n = len(data)
-    unpack_from = struct.unpack_from
-    while pos < n:
-        op = data[pos]
-        pos += 1
-        if op == 0x4B:  # BININT1
-            append(data[pos])
-            pos += 1
-        elif op == 0x4D:  # BININT2
-            append(data[pos] | (data[pos + 1] << 8))
-            pos += 2
-        elif op == 0x4A:  # BININT
-            append(unpack_from("<i", data, pos)[0])
-            pos += 4
-        elif op == 0x65:  # APPENDS
-            k = marks.pop()
-            items = stack[k:]
-            del stack[k:]
-            target = stack[-1]
-            if not isinstance(target, list):
-                raise UnsafePickleError("APPENDS on something that is not a list.")
-            target.extend(items)
-        elif op == 0x28:  # MARK
-            marks.append(len(stack))
-        elif op == 0x5D:  # EMPTY_LIST
-            append([])
-        elif op == 0x71:  # BINPUT
-            memo[data[pos]] = stack[-1]
-            pos += 1
-        elif op == 0x72:  # LONG_BINPUT
-            memo[unpack_from("<I", data, pos)[0]] = stack[-1]
-            pos += 4
-        elif op == 0x94:  # MEMOIZE
-            memo[len(memo)] = stack[-1]
-        elif op == 0x68:  # BINGET
-            append(memo[data[pos]])
-            pos += 1
-        elif op == 0x6A:  # LONG_BINGET
-            append(memo[unpack_from("<I", data, pos)[0]])
-            pos += 4
-        elif op == 0x61:  # APPEND
-            v = stack.pop()
-            if not isinstance(stack[-1], list):
-                raise UnsafePickleError("APPEND on something that is not a list.")
-            stack[-1].append(v)
-        elif op == 0x80:  # PROTO
-            pos += 1
-        elif op == 0x95:  # FRAME
-            pos += 8
-        elif op == 0x8A or op == 0x8B:  # LONG1 / LONG4
-            if op == 0x8A:
-                size = data[pos]
-                pos += 1
-            else:
-                size = unpack_from("<i", data, pos)[0]
-                pos += 4
-            append(int.from_bytes(data[pos:pos + size], "little", signed=True))
-            pos += size
-        elif op == 0x47:  # BINFLOAT
-            append(unpack_from(">d", data, pos)[0])
-            pos += 8
-        elif op == 0x4E:  # NONE
-            append(None)
-        elif op == 0x88:  # NEWTRUE
-            append(True)
-        elif op == 0x89:  # NEWFALSE
-            append(False)
-        elif op in (0x43, 0x42, 0x8E, 0x96, 0x55, 0x54, 0x8C, 0x58, 0x8D):
-            # SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8, SHORT_BINSTRING,
-            # BINSTRING, SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
-            if op in (0x43, 0x55, 0x8C):
-                size = data[pos]
-                pos += 1
-            elif op in (0x8E, 0x8D, 0x96):
-                size = unpack_from("<Q", data, pos)[0]
-                pos += 8
-            else:
-                size = unpack_from("<I", data, pos)[0]
-                pos += 4
-            raw = data[pos:pos + size]
-            if len(raw) != size:
-                raise UnsafePickleError("truncated pickle stream.")
-            pos += size
-            if op in (0x43, 0x42, 0x8E, 0x96):
-                append(bytes(raw))
-            elif op in (0x55, 0x54):
-                append(bytes(raw).decode("latin-1"))
-            else:
-                append(bytes(raw).decode("utf-8", "surrogatepass"))
-        elif op == 0x63:  # GLOBAL "module\nname\n"
-            end1 = data.index(b"\n", pos)
-            end2 = data.index(b"\n", end1 + 1)
-            module = bytes(data[pos:end1]).decode("ascii")
-            name = bytes(data[end1 + 1:end2]).decode("ascii")
-            pos = end2 + 1
-            append(_Global(module, name))
-        elif op == 0x93:  # STACK_GLOBAL
-            name = stack.pop()
-            module = stack.pop()
-            if not isinstance(module, str) or not isinstance(name, str):
-                raise UnsafePickleError("malformed STACK_GLOBAL in the pickle stream.")
-            append(_Global(module, name))
-        elif op == 0x52:  # REDUCE
-            args = stack.pop()
-            fn = stack.pop()
-            append(_reduce(fn, args))
-        elif op == 0x62:  # BUILD
-            state = stack.pop()
-            obj = stack[-1]
-            if not isinstance(obj, (_ArrayBuilder, _DtypeBuilder)):
-                raise UnsafePickleError("BUILD on something that is not a numpy array or dtype.")
-            obj.build(state)
-        elif op == 0x29:  # EMPTY_TUPLE
-            append(())
-        elif op == 0x85:  # TUPLE1
-            stack[-1] = (stack[-1],)
-        elif op == 0x86:  # TUPLE2
-            b = stack.pop()
-            stack[-1] = (stack[-1], b)
-        elif op == 0x87:  # TUPLE3
-            c = stack.pop()
-            b = stack.pop()
-            stack[-1] = (stack[-1], b, c)
-        elif op == 0x74:  # TUPLE
-            k = marks.pop()
-            t = tuple(stack[k:])
-            del stack[k:]
-            append(t)
-        elif op == 0x6C:  # LIST
-            k = marks.pop()
-            lst = stack[k:]
-            del stack[k:]
-            append(lst)
-        elif op == 0x7D:  # EMPTY_DICT
-            append({})
-        elif op in (0x73, 0x75):  # SETITEM / SETITEMS
-            if op == 0x73:
-                items = stack[-2:]
-                del stack[-2:]
-            else:
-                k = marks.pop()
-                items = stack[k:]
-                del stack[k:]
-            target = stack[-1]
-            if not isinstance(target, dict):
-                raise UnsafePickleError("SETITEM on something that is not a dict.")
-            for i in range(0, len(items), 2):
-                key = items[i]
-                if not isinstance(key, (str, int, bytes)):
-                    raise UnsafePickleError("dict key of an unsupported type.")
-                target[key] = items[i + 1]
-        elif op == 0x30:  # POP
-            if marks and marks[-1] == len(stack):
-                marks.pop()
-            else:
-                stack.pop()
-        elif op == 0x32:  # DUP
-            append(stack[-1])
-        elif op == 0x2E:  # STOP
-            if len(stack) != 1:
-                raise UnsafePickleError("malformed pickle stream (stack not empty at STOP).")
-            return _resolve(stack[0])
-        else:
-            raise _pickle_unsupported(op)
-    raise UnsafePickleError("truncated pickle stream (no STOP).")
-
-
-def _read_npy(raw: bytes, name: str):
-    fp = io.BytesIO(raw)
-    version = np.lib.format.read_magic(fp)
+def _npy_header(f, name: str):
+    version = np.lib.format.read_magic(f)
     if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:
-        raise ValueError(f"member {name!r}: unsupported .npy format version {version}.")
-    if not dtype.hasobject:
-        fp.seek(0)
-        return np.lib.format.read_array(fp, allow_pickle=False)
-    value = decode_pickled_array(memoryview(raw)[fp.tell():])
-    if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
-        raise UnsafePickleError(f"member {name!r} does not hold an array of shape {shape}.")
-    return value
+        return np.lib.format.read_array_header_1_0(f)
+    if version in ((2, 0), (3, 0)):
+        return np.lib.format.read_array_header_2_0(f)
+    raise _DamagedMemberError(f"member {name!r}: unsupported .npy format version {version}.")
 
 
-def load_npz(path: str) -> dict:
+def _read_into(f, arr: np.ndarray, name: str) -> None:
+    """Fills the 1-D array `arr` from the stream, a chunk at a time (no second copy)."""
+    view = memoryview(arr.view(np.uint8)) if arr.size else memoryview(b"")
+    pos = 0
+    while pos < len(view):
+        chunk = f.read(min(_READ_CHUNK, len(view) - pos))
+        if not chunk:
+            raise _DamagedMemberError(f"member {name!r} ends after {pos:,} of its {len(view):,} "
+                                 f"data bytes: it is truncated.")
+        view[pos:pos + len(chunk)] = chunk
+        pos += len(chunk)
+    f.read(1)  # reaches the end, where zipfile checks the CRC
+
+
+def _read_npy(f, size: int, name: str, budget: ReadBudget):
+    """One .npy member (`size` bytes, from the stream `f`): its declared shape is
+    checked against the bytes it stores and charged to `budget` before the
+    array is allocated."""
+    shape, fortran, dtype = _npy_header(f, name)
+    data_bytes = size - f.tell()
+    if dtype.hasobject:
+        budget.charge(data_bytes, f"member {name!r} (a pickled object array)")
+        value = decode_pickled_array(f.read(data_bytes), budget=budget,
+                                     what=f"member {name!r}")
+        if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
+            raise UnsafePickleError(f"member {name!r} does not hold an array of shape {shape}.")
+        return value
+    count = 1
+    for d in shape:
+        count *= int(d)
+    declared = count * dtype.itemsize
+    if declared != data_bytes or (count and not dtype.itemsize):
+        raise _DamagedMemberError(
+            f"member {name!r} declares shape {tuple(shape)} {dtype} ({declared:,} bytes) but "
+            f"holds {data_bytes:,} bytes of data: it is truncated, damaged or crafted. "
+            f"{_DAMAGED_ADVICE}")
+    budget.charge(declared, f"member {name!r} (shape {tuple(shape)} {dtype})")
+    arr = np.empty(count, dtype=dtype)
+    _read_into(f, arr, name)
+    return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)
+
+
+def load_npz(path: str, max_bytes=None) -> dict:
     """Loads every array of an ``.npz`` file into a dict, without pickle.
 
     Object arrays (ragged sequences) are decoded by `decode_pickled_array`;
-    anything in them other than plain data and numpy arrays is refused.
+    anything in them other than plain data and numpy arrays is refused. The
+    members may take at most `load_limit(max_bytes)` bytes in all (half the
+    available memory unless ``JKERAS_MAX_LOAD_BYTES`` says otherwise), checked
+    before anything is read; a member whose declared shape does not match the
+    bytes it stores is refused.
     """
     out = {}
+    budget = ReadBudget(load_limit(max_bytes), path, argument_of=None)
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
         raise ValueError(f"{path} is not a valid .npz file ({e}). Delete it and download it "
                          f"again.") from e
     with zf:
-        for info in zf.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
-            if info.file_size > _BOMB_FLOOR and info.file_size > _BOMB_RATIO * max(
-                    info.compress_size, 1):
-                raise ValueError(f"{path}: member {info.filename!r} declares {info.file_size:,} "
-                                 f"bytes from {info.compress_size:,} stored; refusing it.")
-            raw = zf.read(info)
-            key = info.filename[:-4]
+        members = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+        if members:
+            total = sum(i.file_size for i in members)
+            big = max(members, key=lambda i: i.file_size)
+            budget.ensure(total, f"its arrays ({total:,} bytes declared in all; largest: "
+                                 f"member {big.filename!r}, {big.file_size:,} bytes)")
+        for info in members:
             try:
-                out[key] = _read_npy(raw, info.filename)
+                with zf.open(info) as f:
+                    out[info.filename[:-4]] = _read_npy(f, info.file_size, info.filename,
+                                                        budget)
+            except FileLimitError:
+                raise
             except UnsafePickleError as e:
                 raise UnsafePickleError(f"{path}: member {info.filename!r}: {e}") from None
+            except _DamagedMemberError as e:
+                raise ValueError(f"{path}: {e}") from None
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise ValueError(f"{path}: member {info.filename!r} cannot be read "
+                                 f"({type(e).__name__}: {e}); the file is damaged. "
+                                 f"{_DAMAGED_ADVICE}") from None
     return out
 
 
+def _int_sequence(item, where: str) -> np.ndarray:
+    """`item` (a list of ints or a 1-D integer array) as a 1-D int64 array;
+    anything else (nested lists included) is refused before numpy expands it."""
+    if isinstance(item, np.ndarray):
+        if item.ndim == 1 and item.dtype.kind in "biu":
+            return item.astype(np.int64, copy=False)
+    elif isinstance(item, (list, tuple)):
+        try:
+            return np.fromiter(item, dtype=np.int64, count=len(item))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise ValueError(f"{where} is not a flat sequence of integers (got "
+                     f"{type(item).__name__}); the file is damaged or crafted. "
+                     f"{_DAMAGED_ADVICE}")
+
+
 def ragged(arrays: dict, key: str, path: str) -> np.ndarray:
-    """A 1-D object array of int sequences stored under `key`: either as an
-    object array, or in the pickle-free layout ``key_values`` (all sequences
-    concatenated, integers) plus ``key_lengths`` (one length per sequence)."""
+    """A 1-D object array of int64 sequences stored under `key`: either as an
+    object array of lists of ints, or in the pickle-free layout ``key_values``
+    (all sequences concatenated, integers) plus ``key_lengths`` (one length per
+    sequence)."""
     if key in arrays:
         arr = arrays[key]
-        if arr.ndim != 1:
-            out = np.empty(len(arr), dtype=object)
-            for i in range(len(arr)):
-                out[i] = arr[i]
-            return out
-        return arr
+        out = np.empty(len(arr) if arr.ndim else 0, dtype=object)
+        if arr.ndim == 0:
+            raise ValueError(f"{path}: '{key}' is a single value, not a list of sequences.")
+        for i in range(len(arr)):
+            out[i] = _int_sequence(arr[i], f"{path}: '{key}' item {i}")
+        return out
     if f"{key}_values" in arrays and f"{key}_lengths" in arrays:
         values = np.asarray(arrays[f"{key}_values"])
         lengths = np.asarray(arrays[f"{key}_lengths"]).astype(np.int64)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 
 import numpy as np
 
 from jkeras.datasets._files import KERAS_ORIGIN, dataset_file
+from jkeras.saving.limits import ReadBudget, load_limit
 
 _FILES = {  # sha256 of each file, as Keras publishes them
     "train-labels-idx1-ubyte.gz":
@@ -27,22 +29,39 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
                0x0E: ">f8"}
 
 
-def read_idx(path: str) -> np.ndarray:
-    """Reads an IDX file (optionally gzipped), checking its header."""
+def read_idx(path: str, budget: ReadBudget | None = None) -> np.ndarray:
+    """Reads an IDX file (optionally gzipped), checking its header. The size the
+    header declares is charged to `budget` (default: `load_limit()`) before the
+    data is read, so a crafted header or a gzip bomb cannot exhaust memory."""
+    if budget is None:
+        budget = ReadBudget(load_limit(), path, argument_of=None)
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r}).")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    count = int(np.prod(shape, dtype=np.int64))
-    if len(raw) - header != count * dtype.itemsize:
-        raise ValueError(f"{path}: the header says shape {shape} but the file holds "
-                         f"{len(raw) - header} data bytes; it is truncated or corrupt.")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+                raise ValueError(f"{path} is not an IDX file (bad magic number {head!r}).")
+            dims = f.read(4 * head[3])
+            shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big")
+                          for i in range(len(dims) // 4))
+            dtype = np.dtype(_IDX_DTYPES[head[2]])
+            count = 1
+            for d in shape:
+                count *= d
+            nbytes = count * dtype.itemsize
+            if len(dims) == 4 * head[3]:
+                budget.charge(nbytes, f"file {path} (shape {shape} {dtype})")
+                raw = f.read(nbytes + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); it is damaged. "
+                         f"Delete it and download it again.") from None
+    if len(dims) != 4 * head[3] or len(raw) != nbytes:
+        held = "its header is cut short" if len(dims) != 4 * head[3] else (
+            f"the file holds {'more than ' if len(raw) > nbytes else ''}"
+            f"{min(len(raw), nbytes):,} data bytes")
+        raise ValueError(f"{path}: the header says shape {shape} {dtype} ({nbytes:,} bytes) "
+                         f"but {held}; it is truncated or corrupt.")
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(shape).astype(
         dtype.newbyteorder("="))
 
 
@@ -56,10 +75,11 @@ def load_data(path: str = "fashion-mnist"):
     """
     paths = {name: dataset_file(os.path.join(path, name), KERAS_ORIGIN + name, digest)
              for name, digest in _FILES.items()}
-    y_train = read_idx(paths["train-labels-idx1-ubyte.gz"])
-    x_train = read_idx(paths["train-images-idx3-ubyte.gz"])
-    y_test = read_idx(paths["t10k-labels-idx1-ubyte.gz"])
-    x_test = read_idx(paths["t10k-images-idx3-ubyte.gz"])
+    budget = ReadBudget(load_limit(), "fashion_mnist.load_data", argument_of=None)
+    y_train = read_idx(paths["train-labels-idx1-ubyte.gz"], budget)
+    x_train = read_idx(paths["train-images-idx3-ubyte.gz"], budget)
+    y_test = read_idx(paths["t10k-labels-idx1-ubyte.gz"], budget)
+    x_test = read_idx(paths["t10k-images-idx3-ubyte.gz"], budget)
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if len(x) != len(y):
             raise ValueError(f"fashion_mnist: the {split} images ({len(x)}) and labels "

@@ -13,10 +13,17 @@ import datetime
 import os
 import zipfile
 
-from jkeras.saving import assets, json_utils
+from jkeras.saving import assets, h5_storage, json_utils
 from jkeras.saving import serialization as ser
 from jkeras.saving import weights_h5 as wh5
-from jkeras.saving.limits import SLACK_BYTES, AllocationBudget, allocation_budget
+from jkeras.saving.limits import (
+    SLACK_BYTES,
+    AllocationBudget,
+    LoadLimit,
+    ReadBudget,
+    allocation_budget,
+    load_limit,
+)
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -160,11 +167,14 @@ def read_config(filepath) -> dict:
 
 
 def load_keras_file(filepath, custom_objects=None, compile: bool = True,  # noqa: A002
-                    safe_mode: bool = True):
-    """A model from a .keras file; see module docstring for the guarantees."""
+                    safe_mode: bool = True, max_bytes=None):
+    """A model from a .keras file; see module docstring for the guarantees.
+    The weights may take at most `load_limit(max_bytes)` bytes."""
     from jkeras.engine.layer import Layer
 
     filepath = os.fspath(filepath)
+    source = f"'{filepath}'"
+    budget = ReadBudget(load_limit(max_bytes), source)
     with _open_zip(filepath) as zf:
         cinfo = _member(zf, CONFIG_FILENAME, filepath)
         winfo = _member(zf, WEIGHTS_FILENAME, filepath) if WEIGHTS_FILENAME in zf.namelist() \
@@ -182,6 +192,7 @@ def load_keras_file(filepath, custom_objects=None, compile: bool = True,  # noqa
         if not isinstance(config, dict):
             raise ValueError(f"'{filepath}': {CONFIG_FILENAME} must hold a JSON object.")
         compile_config = config.pop("compile_config", None)
+        budget.ensure(winfo.file_size, WEIGHTS_FILENAME)
         verify_member(zf, winfo, filepath)
         try:
             wfile = zf.open(winfo)
@@ -190,15 +201,11 @@ def load_keras_file(filepath, custom_objects=None, compile: bool = True,  # noqa
                 from None
         with wfile:
             with wh5.open_h5(wfile, f"'{filepath}' ({WEIGHTS_FILENAME})") as h5:
-                source = f"'{filepath}'"
-                try:
-                    declared = wh5.declared_bytes(h5)
-                except wh5.LoadError as e:
-                    raise ValueError(f"{source}: {e}") from None
-                budget = AllocationBudget(
-                    declared + SLACK_BYTES, source,
-                    "its weights file holds (plus a margin)")
-                model = build_from_config(config, custom_objects, safe_mode, budget, source)
+                declared, largest = h5_storage.check_file(h5, source)
+                h5_storage.check_total(declared, largest, budget)
+                model = build_from_config(config, custom_objects, safe_mode,
+                                          variables_budget(declared, budget.limit, source),
+                                          source)
                 if not isinstance(model, Layer):
                     raise ValueError(
                         f"{source}: config.json describes a {type(model).__name__}, not a "
@@ -207,11 +214,23 @@ def load_keras_file(filepath, custom_objects=None, compile: bool = True,  # noqa
                 if compile and compile_config:
                     compile_from_config(model, compile_config, custom_objects, safe_mode, source)
                 assignments, opt_arrays = wh5.read_weights(
-                    h5, model, source, include_optimizer=bool(compile and compile_config))
+                    h5, model, source, include_optimizer=bool(compile and compile_config),
+                    budget=budget)
         pending_assets = assets.read_assets(zf, model, filepath, _read_member)
     wh5.assign_all(assignments, model, opt_arrays)
     assets.load_assets(pending_assets, filepath)
     return model
+
+
+def variables_budget(declared: int, limit: LoadLimit, source: str) -> AllocationBudget:
+    """What the variables of a model rebuilt from a config may take: what its
+    weights file declares (checked against the bytes it stores) plus a margin,
+    within the load's limit."""
+    if declared + SLACK_BYTES <= limit.max_bytes:
+        return AllocationBudget(declared + SLACK_BYTES, source,
+                                f"its weights file holds plus a {SLACK_BYTES >> 20} MiB margin")
+    return AllocationBudget(limit.max_bytes, source, f"the {limit.describe()} one load may "
+                                                     f"take")
 
 
 def build_from_config(config, custom_objects, safe_mode, budget, source: str):

@@ -18,9 +18,9 @@ import warnings
 
 import numpy as np
 
-from jkeras.saving import json_utils
+from jkeras.saving import h5_storage, json_utils
 from jkeras.saving import weights_h5 as wh5
-from jkeras.saving.limits import SLACK_BYTES, AllocationBudget
+from jkeras.saving.limits import FileLimitError, ReadBudget, load_limit
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 WRITE_KERAS_VERSION = "2.15.0"
@@ -244,19 +244,46 @@ def _check_and_pair(layer, arrays: list, source: str, file_layer: str, skip: boo
     return pairs
 
 
-def _read_arrays(datasets: list, source: str) -> list[np.ndarray]:
+def _read_arrays(datasets: list, source: str, budget: ReadBudget | None) -> list[np.ndarray]:
     out = []
     for ds in datasets:
         try:
-            out.append(np.asarray(ds[()]))
+            out.append(h5_storage.read_dataset(ds, f"{source}: dataset '{ds.name}'", budget))
+        except FileLimitError:
+            raise
         except (OSError, RuntimeError, ValueError, TypeError) as e:
             raise ValueError(f"{source}: dataset '{ds.name}' cannot be read ({e}).") from None
     return out
 
 
+def _sizes_fit(layer, datasets: list, source: str, file_layer: str, skip: bool) -> bool:
+    """Checks, before reading, that the file's arrays for `layer` hold no more
+    values than its weights (Keras 2's conversions of old layouts keep the number
+    of values), so a crafted shape is refused without being read. False (with a
+    warning) to skip the layer under `skip_mismatch`."""
+    held = sum(h5_storage.declared_nbytes(ds) // max(1, ds.dtype.itemsize) for ds in datasets)
+    variables = legacy_weights(layer)
+    needed = sum(int(np.prod(v.shape)) for v in variables)
+    if held <= needed:
+        return True
+    msg = (f"{source}: layer '{layer.name}' ({type(layer).__name__}) has weights of shapes "
+           f"{[tuple(v.shape) for v in variables]} ({needed:,} values), but the file's layer "
+           f"'{file_layer}' declares {[tuple(ds.shape) for ds in datasets][:8]} "
+           f"({held:,} values); nothing of it was read.")
+    if skip:
+        warnings.warn(f"Skipping layer '{layer.name}': {msg}", stacklevel=4)
+        return False
+    raise ValueError(msg)
+
+
 def read_legacy_weights(h5file, model, source: str, by_name: bool = False,
-                        skip_mismatch: bool = False) -> list:
-    """[(variable, array)] checked against the model; nothing assigned."""
+                        skip_mismatch: bool = False, budget: ReadBudget | None = None) -> list:
+    """[(variable, array)] checked against the model; nothing assigned. Each
+    layer's arrays are checked against its weights and the file's storage
+    before they are read, and what is read is charged to `budget` (default:
+    `load_limit()`)."""
+    if budget is None:
+        budget = ReadBudget(load_limit(), source)
     root = _weights_root(h5file)
     names = read_attr_list(root, "layer_names", source)
     if names is None:
@@ -277,7 +304,10 @@ def read_legacy_weights(h5file, model, source: str, by_name: bool = False,
             index.setdefault(la.name, []).append(la)
         for fname, ds in file_layers:
             for la in index.get(fname, []):
-                arrays = preprocess_weights(la, _read_arrays(ds, source), version, backend)
+                if not _sizes_fit(la, ds, source, fname, skip_mismatch):
+                    continue
+                arrays = preprocess_weights(la, _read_arrays(ds, source, budget), version,
+                                            backend)
                 pairs.extend(_check_and_pair(la, arrays, source, fname, skip_mismatch))
         return pairs
     with_weights = [la for la in layers if legacy_weights(la)]
@@ -289,28 +319,36 @@ def read_legacy_weights(h5file, model, source: str, by_name: bool = False,
             f"topology needs the same architecture; use by_name=True to match by layer name."
         )
     for la, (fname, ds) in zip(with_weights, file_layers):
-        arrays = preprocess_weights(la, _read_arrays(ds, source), version, backend)
+        if not _sizes_fit(la, ds, source, fname, skip_mismatch):
+            continue
+        arrays = preprocess_weights(la, _read_arrays(ds, source, budget), version, backend)
         pairs.extend(_check_and_pair(la, arrays, source, fname, skip_mismatch))
     return pairs
 
 
 def load_legacy_weights(model, filepath, by_name: bool = False,
-                        skip_mismatch: bool = False) -> None:
+                        skip_mismatch: bool = False, max_bytes=None) -> None:
+    """Loads a Keras 1/2 weights file into `model`, reading at most
+    `load_limit(max_bytes)` bytes; all-or-nothing."""
     filepath = os.fspath(filepath)
     source = f"'{filepath}'"
     with wh5.open_h5(filepath, source) as f:
-        pairs = read_legacy_weights(f, model, source, by_name, skip_mismatch)
+        h5_storage.check_file(f, source)
+        pairs = read_legacy_weights(f, model, source, by_name, skip_mismatch,
+                                    ReadBudget(load_limit(max_bytes), source))
     wh5.assign_all(pairs, model)
 
 
 def load_legacy_model(filepath, custom_objects=None, compile: bool = True,  # noqa: A002
-                      safe_mode: bool = True):
-    """A whole model from a Keras 1/2 (or jkeras) `.h5` file."""
+                      safe_mode: bool = True, max_bytes=None):
+    """A whole model from a Keras 1/2 (or jkeras) `.h5` file, whose weights may
+    take at most `load_limit(max_bytes)` bytes."""
     from jkeras.engine.layer import Layer
-    from jkeras.saving.keras_file import build_from_config
+    from jkeras.saving.keras_file import build_from_config, variables_budget
 
     filepath = os.fspath(filepath)
     source = f"'{filepath}'"
+    budget = ReadBudget(load_limit(max_bytes), source)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No such file: '{filepath}'.")
     with wh5.open_h5(filepath, source) as f:
@@ -329,16 +367,13 @@ def load_legacy_model(filepath, custom_objects=None, compile: bool = True,  # no
         if not isinstance(config, dict):
             raise ValueError(f"{source}: model_config must be a JSON object.")
         root = _weights_root(f)
-        try:
-            declared = wh5.declared_bytes(root)
-        except wh5.LoadError as e:
-            raise ValueError(f"{source}: {e}") from None
-        budget = AllocationBudget(declared + SLACK_BYTES, source,
-                                  "its weights hold (plus a margin)")
-        model = build_from_config(config, custom_objects, safe_mode, budget, source)
+        declared, largest = h5_storage.check_file(root, source)
+        h5_storage.check_total(declared, largest, budget)
+        model = build_from_config(config, custom_objects, safe_mode,
+                                  variables_budget(declared, budget.limit, source), source)
         if not isinstance(model, Layer):
             raise ValueError(f"{source}: model_config describes no model.")
-        pairs = read_legacy_weights(f, model, source)
+        pairs = read_legacy_weights(f, model, source, budget=budget)
         training = None
         if compile and "training_config" in f.attrs:
             try:

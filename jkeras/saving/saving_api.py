@@ -81,13 +81,16 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
 
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
-               safe_mode: bool = True, **kwargs):
+               safe_mode: bool = True, max_bytes: int | str | None = None, **kwargs):
     """Loads a model saved as `.keras` (Keras 3 or jkeras) or `.h5` (Keras 1/2).
 
     Classes come only from jkeras, registered objects and `custom_objects`;
     Python bytecode (`lambda` layers) loads only with `safe_mode=False`. A damaged
     file raises ValueError or OSError naming it; no partially loaded model is
-    ever returned.
+    ever returned. Every weight is checked against the bytes the file stores
+    before it is read, and the weights may take at most `max_bytes` in all
+    (default: ``$JKERAS_MAX_LOAD_BYTES``, else half of the memory available;
+    an int, or a string like "16G"), jkeras's own argument (not in Keras).
     """
     if kwargs.pop("options", None) is not None:
         pass
@@ -104,7 +107,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             tmp = os.path.join(d, "model" + ext)
             with open(tmp, "wb") as f:
                 f.write(data)
-            return load_model(tmp, custom_objects, compile, safe_mode)
+            return load_model(tmp, custom_objects, compile, safe_mode, max_bytes)
     path = _path(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: '{path}'.")
@@ -112,11 +115,11 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     from jkeras.saving import keras_file, legacy_h5
 
     if magic.startswith(HDF5_MAGIC):
-        return legacy_h5.load_legacy_model(path, custom_objects, compile, safe_mode)
+        return legacy_h5.load_legacy_model(path, custom_objects, compile, safe_mode, max_bytes)
     if magic.startswith(ZIP_MAGIC) or path.endswith(".keras"):
-        return keras_file.load_keras_file(path, custom_objects, compile, safe_mode)
+        return keras_file.load_keras_file(path, custom_objects, compile, safe_mode, max_bytes)
     if path.endswith((".h5", ".hdf5")):
-        return legacy_h5.load_legacy_model(path, custom_objects, compile, safe_mode)
+        return legacy_h5.load_legacy_model(path, custom_objects, compile, safe_mode, max_bytes)
     if not magic:
         raise ValueError(f"'{path}' is empty (0 bytes): not a model file.")
     raise ValueError(
@@ -150,10 +153,12 @@ def save_weights(model, filepath, overwrite: bool = True, **kwargs) -> None:
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = False,
-                 **kwargs) -> None:
+                 max_bytes: int | str | None = None, **kwargs) -> None:
     """Loads weights into `model` from `.weights.h5`, `.keras`, or a Keras 1/2
     `.h5` file (by topology, or `by_name=True`). All weights are read and checked
-    before any is assigned."""
+    before any is assigned; each is checked against the model's shape and the
+    bytes the file stores before it is read, and what is read may take at most
+    `max_bytes` (as in `load_model`)."""
     kwargs.pop("options", None)
     if kwargs:
         raise TypeError(f"load_weights got unexpected arguments {sorted(kwargs)}.")
@@ -166,13 +171,16 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
     if magic.startswith(ZIP_MAGIC) or path.endswith(".keras"):
         if by_name:
             raise ValueError("by_name=True works with Keras 1/2 .h5 files, not .keras files.")
-        _load_weights_from_keras(model, path, skip_mismatch)
+        _load_weights_from_keras(model, path, skip_mismatch, max_bytes)
         return
-    from jkeras.saving import legacy_h5
+    from jkeras.saving import h5_storage, legacy_h5
     from jkeras.saving import weights_h5 as wh5
+    from jkeras.saving.limits import ReadBudget, load_limit
 
     source = f"'{path}'"
+    budget = ReadBudget(load_limit(max_bytes), source)
     with wh5.open_h5(path, source) as f:
+        h5_storage.check_file(f, source)
         legacy = legacy_h5.is_legacy_weights_file(f)
         if not legacy:
             if by_name:
@@ -180,20 +188,24 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
                     f"{source} is a Keras 3 weights file; by_name=True works only with Keras "
                     f"1/2 .h5 files. Load by topology (by_name=False)."
                 )
-            assignments, opt = wh5.read_weights(f, model, source, skip_mismatch)
+            assignments, opt = wh5.read_weights(f, model, source, skip_mismatch,
+                                                budget=budget)
         else:
             assignments = legacy_h5.read_legacy_weights(f, model, source, by_name,
-                                                        skip_mismatch)
+                                                        skip_mismatch, budget)
             opt = None
     wh5.assign_all(assignments, model, opt)
 
 
-def _load_weights_from_keras(model, path: str, skip_mismatch: bool) -> None:
-    from jkeras.saving import keras_file
+def _load_weights_from_keras(model, path: str, skip_mismatch: bool, max_bytes) -> None:
+    from jkeras.saving import h5_storage, keras_file
     from jkeras.saving import weights_h5 as wh5
+    from jkeras.saving.limits import ReadBudget, load_limit
 
+    budget = ReadBudget(load_limit(max_bytes), f"'{path}'")
     with keras_file._open_zip(path) as zf:
         info = keras_file._member(zf, keras_file.WEIGHTS_FILENAME, path)
+        budget.ensure(info.file_size, keras_file.WEIGHTS_FILENAME)
         keras_file.verify_member(zf, info, path)
         try:
             wfile = zf.open(info)
@@ -201,7 +213,9 @@ def _load_weights_from_keras(model, path: str, skip_mismatch: bool) -> None:
             raise ValueError(f"'{path}': {keras_file.WEIGHTS_FILENAME} cannot be opened "
                              f"({e}).") from None
         with wfile, wh5.open_h5(wfile, f"'{path}'") as f:
-            assignments, opt = wh5.read_weights(f, model, f"'{path}'", skip_mismatch)
+            h5_storage.check_file(f, f"'{path}'")
+            assignments, opt = wh5.read_weights(f, model, f"'{path}'", skip_mismatch,
+                                                budget=budget)
     wh5.assign_all(assignments, model, opt)
 
 
@@ -214,7 +228,7 @@ def model_from_json(json_string: str, custom_objects: dict | None = None,
                     safe_mode: bool = True):
     """A new model (fresh weights) from `model.to_json()` output (Keras 1/2/3)."""
     from jkeras.engine.layer import Layer
-    from jkeras.saving.limits import AllocationBudget, allocation_budget, physical_memory_bytes
+    from jkeras.saving.limits import AllocationBudget, allocation_budget, load_limit
 
     if not isinstance(json_string, (str, bytes)):
         raise TypeError(f"model_from_json expects a JSON string, got {type(json_string)}.")
@@ -222,8 +236,8 @@ def model_from_json(json_string: str, custom_objects: dict | None = None,
     if not isinstance(config, dict):
         raise ValueError("The model JSON must hold an object with class_name and config.")
     config.pop("compile_config", None)
-    budget = AllocationBudget(physical_memory_bytes() // 2, "The model JSON",
-                              "half of this machine's memory")
+    limit = load_limit()
+    budget = AllocationBudget(limit.max_bytes, "The model JSON", limit.origin)
     with allocation_budget(budget):
         model = ser.deserialize_keras_object(config, custom_objects=custom_objects,
                                              safe_mode=safe_mode, kind="layer")

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from jkeras.saving import h5_storage
 from jkeras.saving import weights as W
+from jkeras.saving.limits import FileLimitError, ReadBudget, load_limit
 
 
 def require_h5py():
@@ -84,8 +86,9 @@ class LoadError(ValueError):
     """A weights file does not match the model."""
 
 
-def _read_dataset(ds, var, where: str) -> np.ndarray:
-    """Checks a dataset's declared shape and dtype against `var`, then reads it."""
+def _read_dataset(ds, var, where: str, budget: ReadBudget | None) -> np.ndarray:
+    """Checks a dataset's declared shape and dtype against `var` and its
+    storage against the file, then reads it."""
     h5py = require_h5py()
     if not isinstance(ds, h5py.Dataset):
         raise LoadError(f"{where} is not a dataset.")
@@ -102,8 +105,7 @@ def _read_dataset(ds, var, where: str) -> np.ndarray:
             raise LoadError(f"{where}: bfloat16 data must take 2 bytes per value.")
     elif kind not in "biuf":
         raise LoadError(f"{where} holds {ds.dtype} data, not numbers.")
-    _check_storage(ds, where)
-    raw = ds[()]
+    raw = h5_storage.read_dataset(ds, where, budget)
     if is_bf16:
         raw = np.asarray(raw).view(np.uint16).view(_bf16())
     arr = np.asarray(raw)
@@ -114,25 +116,6 @@ def _read_dataset(ds, var, where: str) -> np.ndarray:
         return arr.astype(target, copy=False)
     except (TypeError, ValueError) as e:
         raise LoadError(f"{where}: cannot convert {arr.dtype} to {var.dtype}: {e}") from None
-
-
-def _check_storage(ds, where: str) -> None:
-    """Refuses a dataset whose declared size its storage cannot back (a crafted
-    or damaged file), before reading (allocating) it."""
-    from jkeras.saving.limits import physical_memory_bytes
-
-    n = 1
-    for d in ds.shape or ():
-        n *= int(d)
-    nbytes = n * ds.dtype.itemsize
-    if nbytes > physical_memory_bytes() // 2:
-        raise LoadError(f"{where} declares {nbytes:,} bytes, more than half of this "
-                        f"machine's memory.")
-    if nbytes and ds.chunks is None:  # contiguous data is stored uncompressed
-        stored = ds.id.get_storage_size()
-        if stored < nbytes:
-            raise LoadError(f"{where} declares {nbytes:,} bytes but stores only {stored:,}; "
-                            f"the file is truncated or damaged.")
 
 
 def _group(h5file, path: str):
@@ -155,12 +138,18 @@ def _group(h5file, path: str):
 
 
 def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
-                 include_optimizer: bool = True) -> tuple[list, list | None]:
+                 include_optimizer: bool = True,
+                 budget: ReadBudget | None = None) -> tuple[list, list | None]:
     """Reads and checks every array the model needs from an open h5py File.
     Returns ([(variable, array)], optimizer arrays or None); raises LoadError
     naming `source` and the problem (or warns and skips a layer with
-    `skip_mismatch`). Nothing is assigned here."""
+    `skip_mismatch`). Each dataset's shape is checked against the model and its
+    storage against the file before it is read, and what is read is charged to
+    `budget` (default: `load_limit()`); those refusals (`FileLimitError`) are
+    never skipped. Nothing is assigned here."""
     h5py = require_h5py()
+    if budget is None:
+        budget = ReadBudget(load_limit(), source)
     assignments: list[tuple[Any, np.ndarray]] = []
     for path, layer, variables in W.saveable_entries(model):
         label = f"layer '{layer.name}' ({type(layer).__name__})" if path else (
@@ -179,7 +168,7 @@ def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
                 raise LoadError(f"{source}: {where} is not a group.")
             n = len(group)
             if callable(getattr(layer, "_load_named_state_arrays", None)):
-                named = _read_named_arrays(group, f"{source}: {where} of {label}")
+                named = _read_named_arrays(group, f"{source}: {where} of {label}", budget)
                 if named:
                     assignments.append((_NamedStateSetter(layer), named))
                 n -= len(named)
@@ -197,8 +186,11 @@ def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
             layer_values = []
             for i, var in enumerate(variables):
                 ds_where = f"{source}: dataset '{(path + '/') if path else ''}vars/{i}' of {label}"
-                layer_values.append((var, _read_dataset(group[str(i)], var, ds_where)))
+                layer_values.append((var, _read_dataset(group[str(i)], var, ds_where,
+                                                        budget)))
             assignments.extend(layer_values)
+        except FileLimitError:
+            raise
         except LoadError as e:
             if skip_mismatch:
                 warnings.warn(f"Skipping {label} (skip_mismatch=True): {e}", stacklevel=3)
@@ -211,7 +203,7 @@ def read_weights(h5file, model, source: str, skip_mismatch: bool = False,
             ) from None
     opt_arrays = None
     if include_optimizer:
-        opt_arrays = _read_optimizer(h5file, model, source)
+        opt_arrays = _read_optimizer(h5file, model, source, budget)
     return assignments, opt_arrays
 
 
@@ -226,7 +218,7 @@ class _NamedStateSetter:
         self.layer._load_named_state_arrays(arrays)
 
 
-def _read_named_arrays(group, where: str) -> dict:
+def _read_named_arrays(group, where: str, budget: ReadBudget | None) -> dict:
     """The datasets of a `vars` group whose names are not variable indices."""
     h5py = require_h5py()
     out = {}
@@ -236,14 +228,14 @@ def _read_named_arrays(group, where: str) -> dict:
         ds = group[key]
         if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
             raise LoadError(f"{where}: '{key}' is not a numeric dataset.")
-        _check_storage(ds, f"{where}: '{key}'")
-        out[key] = np.asarray(ds[()])
+        out[key] = h5_storage.read_dataset(ds, f"{where}: '{key}'", budget)
     return out
 
 
-def _read_optimizer(h5file, model, source: str):
+def _read_optimizer(h5file, model, source: str, budget: ReadBudget | None):
     """The optimizer's saved arrays (Keras's layout), or None with a warning when
-    they do not fit the model's optimizer (which then starts fresh), as Keras does."""
+    they do not fit the model's optimizer (which then starts fresh), as Keras does.
+    Arrays holding more values in all than the optimizer's state are not read."""
     h5py = require_h5py()
     opt = W.optimizer_of(model)
     if opt is None:
@@ -261,14 +253,24 @@ def _read_optimizer(h5file, model, source: str):
                 f"{source}: the saved optimizer state has {n} arrays, the model's optimizer "
                 f"{len(expected)}; the optimizer starts fresh.", stacklevel=3)
             return None
-        arrays = []
+        datasets = []
         for i in range(n):
             ds = g.get(str(i))
             if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
                 raise LoadError(f"{source}: optimizer/vars/{i} is missing or not numeric.")
-            _check_storage(ds, f"{source}: optimizer/vars/{i}")
-            arrays.append(np.asarray(ds[()]))
-    except LoadError:
+            datasets.append(ds)
+        if expected is not None:
+            saved = sum(int(np.prod(ds.shape)) for ds in datasets if ds.shape is not None)
+            wanted = sum(int(np.size(e)) for e in expected)
+            if saved > wanted:
+                warnings.warn(
+                    f"{source}: the saved optimizer state holds {saved:,} values, the model's "
+                    f"optimizer {wanted:,}; it was not read and the optimizer starts fresh.",
+                    stacklevel=3)
+                return None
+        arrays = [h5_storage.read_dataset(ds, f"{source}: dataset 'optimizer/vars/{i}'", budget)
+                  for i, ds in enumerate(datasets)]
+    except (LoadError, FileLimitError):
         raise
     except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
         raise LoadError(
@@ -325,26 +327,6 @@ def assign_all(assignments, model=None, opt_arrays=None) -> None:
         invalidate()
 
 
-def declared_bytes(h5file) -> int:
-    """Sum of the sizes the file's datasets declare (metadata only)."""
-    h5py = require_h5py()
-    total = 0
-
-    def visit(name, obj):
-        nonlocal total
-        if isinstance(obj, h5py.Dataset) and obj.shape is not None:
-            n = 1
-            for d in obj.shape:
-                n *= int(d)
-            total += n * max(1, obj.dtype.itemsize)
-
-    try:
-        h5file.visititems(visit)
-    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
-        raise LoadError(f"the weights file structure cannot be read ({e})") from None
-    return total
-
-
 def open_h5(source_obj, source: str, mode: str = "r"):
     """h5py.File on a path or file object; OSError/ValueError naming `source`."""
     h5py = require_h5py()
@@ -370,18 +352,17 @@ def save_weights_file(model, filepath, overwrite: bool = True) -> None:
         f.write(data)
 
 
-def load_weights_file(model, filepath, skip_mismatch: bool = False) -> None:
-    """Loads a Keras 3 `.weights.h5` file into `model`; all-or-nothing."""
-    from jkeras.saving.limits import SLACK_BYTES
-
+def load_weights_file(model, filepath, skip_mismatch: bool = False, max_bytes=None) -> None:
+    """Loads a Keras 3 `.weights.h5` file into `model`; all-or-nothing, reading
+    at most `load_limit(max_bytes)` bytes."""
     filepath = os.fspath(filepath)
     source = f"'{filepath}'"
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No such weights file: '{filepath}'.")
-    size = os.path.getsize(filepath)
-    _ = SLACK_BYTES
-    if size == 0:
+    if os.path.getsize(filepath) == 0:
         raise ValueError(f"{source} is empty (0 bytes): not a weights file.")
     with open_h5(filepath, source) as f:
-        assignments, opt_arrays = read_weights(f, model, source, skip_mismatch)
+        h5_storage.check_file(f, source)
+        assignments, opt_arrays = read_weights(f, model, source, skip_mismatch,
+                                               budget=ReadBudget(load_limit(max_bytes), source))
     assign_all(assignments, model, opt_arrays)

@@ -12,12 +12,20 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def tensor_dtype_name(dtype) -> str:
+    """The dtype name of a tensor: a numpy/JAX dtype's name, or "string" (an input
+    of text, which only host preprocessing layers take)."""
+    if dtype in ("string", str, "str", object, "object", np.str_, np.object_):
+        return "string"
+    return jnp.dtype(dtype).name
+
+
 class KerasTensor:
     __array_priority__ = 1000
 
     def __init__(self, shape, dtype="float32", name: str | None = None, sparse: bool = False):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = jnp.dtype(dtype).name
+        self.dtype = tensor_dtype_name(dtype)
         self.name = name
         self.sparse = sparse
         self._keras_history = None  # (operation, node_index, tensor_index)
@@ -30,6 +38,13 @@ class KerasTensor:
     def spec(self, batch: int):
         import jax
 
+        if self.dtype == "string":
+            raise TypeError(
+                f"A string tensor ({self.name or 'string input'}, shape {self.shape}) can only "
+                f"go into host preprocessing layers (TextVectorization, StringLookup, "
+                f"Hashing, HashedCrossing, ...), which turn strings into numbers; JAX "
+                f"computes on numbers only."
+            )
         shape = tuple(batch if d is None else d for d in self.shape)
         return jax.ShapeDtypeStruct(shape, self.dtype)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import warnings
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.engine import services
@@ -261,11 +263,7 @@ class Functional(Model):
 
     def call_with_masks(self, inputs, training=None, mask=None):
         flat = self.flatten_inputs(inputs)
-        flat = [
-            x if isinstance(x, KerasTensor) else jnp.asarray(x, dtype=t.dtype)
-            if not hasattr(x, "dtype") or x.dtype != t.dtype else x
-            for x, t in zip(flat, self.inputs)
-        ]
+        flat = [_as_input(x, t) for x, t in zip(flat, self.inputs)]
         flat_masks = None
         if mask is not None:
             flat_masks = self.flatten_inputs(mask) if len(self.inputs) > 1 else [mask]
@@ -414,6 +412,19 @@ class Functional(Model):
                     if m is not None:
                         masks[id(t)] = m
         return [values[id(t)] for t in self.outputs], [masks.get(id(t)) for t in self.outputs]
+
+
+def _as_input(x, t: KerasTensor):
+    """A value for input `t`: an array of its dtype (strings stay numpy arrays of str)."""
+    if isinstance(x, KerasTensor):
+        return x
+    if t.dtype == "string":
+        return np.asarray(x).astype(str) if not isinstance(x, np.ndarray) or \
+            x.dtype.kind not in "US" else x
+    dtype = jax.dtypes.canonicalize_dtype(t.dtype)  # int64 is int32 unless x64 is on
+    if not hasattr(x, "dtype") or x.dtype != dtype:
+        return jnp.asarray(x, dtype=dtype)
+    return x
 
 
 def _structure_masks(structure, masks: dict):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-import jax.numpy as jnp
-
-from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.keras_tensor import KerasTensor, tensor_dtype_name
 from jkeras.engine.layer import Layer
 from jkeras.ops.node import Node
 
@@ -29,7 +27,7 @@ class InputLayer(Layer):
                 )
             self._input_tensor = input_tensor
             self._batch_shape = input_tensor.shape
-            self.dtype = input_tensor.dtype
+            self._input_dtype = input_tensor.dtype
             self.built = True
             return
         if batch_shape is None:
@@ -49,9 +47,9 @@ class InputLayer(Layer):
                 ) from None
             batch_shape = (batch_size, *shape)
         self._batch_shape = tuple(batch_shape)
-        self.dtype = jnp.dtype(dtype or "float32").name
+        self._input_dtype = tensor_dtype_name(dtype or "float32")
         self.sparse = sparse
-        t = KerasTensor(self._batch_shape, self.dtype, name=self.name)
+        t = KerasTensor(self._batch_shape, self._input_dtype, name=self.name)
         self._input_tensor = t
         self.built = True
         Node(self, (), {}, t)
@@ -59,6 +57,15 @@ class InputLayer(Layer):
     @property
     def batch_shape(self) -> tuple:
         return self._batch_shape
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the input: a numeric dtype name, or "string"."""
+        return self._input_dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self._input_dtype = tensor_dtype_name(value)
 
     def call(self, inputs=None):
         return inputs

@@ -436,6 +436,7 @@ class Layer(Operation):
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
+        _check_string_inputs(self, args)
         self._validate_input(inputs)
         try:
             self._maybe_build(inputs)
@@ -635,6 +636,20 @@ def _masks_of(inputs):
         ms = {k: _masks_of(v) for k, v in inputs.items()}
         return None if all(m is None for m in ms.values()) else ms
     return None
+
+
+def _check_string_inputs(layer, args) -> None:
+    """Only host preprocessing layers (`_host_only`) take string tensors."""
+    if getattr(layer, "_host_only", False):
+        return
+    for t in flatten(list(args)):
+        if isinstance(t, KerasTensor) and t.dtype == "string":
+            raise ValueError(
+                f"Layer '{layer.name}' ({type(layer).__name__}) was called on a string tensor "
+                f"(shape {t.shape}). String tensors can only go into host preprocessing layers "
+                f"(TextVectorization, StringLookup, Hashing, HashedCrossing, ...), which turn "
+                f"strings into numbers; JAX computes on numbers only."
+            )
 
 
 def _operation_in(structure, where: str = "inputs"):

@@ -22,6 +22,11 @@ class Pipeline(Layer):
         self.layers = layers  # tracked: weights, trainable, and saved under 'layers/'
 
     @property
+    def _host_only(self) -> bool:
+        """A pipeline that starts with a host layer (strings in) runs on the host."""
+        return bool(self.layers) and bool(getattr(self.layers[0], "_host_only", False))
+
+    @property
     def _batch_independent(self) -> bool:
         return all(la.batch_independent() for la in self.layers)
 

@@ -21,6 +21,7 @@ import numpy as np
 from jkeras.engine.stateless import stateless_call
 from jkeras.training import compilation_cache
 from jkeras.training import data_adapter as da
+from jkeras.training.host_prefix import host_prefix_of
 
 
 def _forward(model, variables, values, flat_inputs):
@@ -205,6 +206,11 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
 
         return predict_generator_model(model, x, steps=steps, verbose=verbose,
                                        callbacks=callbacks)
+    host = host_prefix_of(model)
+    if host is not None:  # string inputs: the host layers here, the rest compiled
+        return predict(host.core, host.transform(model.flatten_inputs(x)),
+                       batch_size=batch_size, verbose=verbose, steps=steps,
+                       callbacks=callbacks)
     compilation_cache.enable()
     if not model.built:
         model(np.asarray(x)[:1] if not isinstance(x, (list, dict, tuple)) else x)
@@ -322,6 +328,9 @@ def _predict_distributed(model, dist, arrays, batch_size: int, steps):
 
 def predict_on_batch(model, x):
     """Outputs of `model` on one batch `x` (numpy)."""
+    host = host_prefix_of(model)
+    if host is not None:
+        return predict_on_batch(host.core, host.transform(model.flatten_inputs(x)))
     compilation_cache.enable()
     if not model.built:
         model(x)

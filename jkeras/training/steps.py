@@ -221,7 +221,7 @@ class StepFunctions:
         """One optimization step (see the module doc); pure."""
         owner = self.owner
         owner.trace_counts["train"] += 1
-        model, io, opt = owner.model, owner.io, owner.optimizer
+        model, io, opt = owner.net, owner.io, owner.optimizer
         tvars, ntvars, updatable = self.tvars, self.ntvars, self.updatable
         variables = tvars + ntvars
         nt = len(tvars)
@@ -263,7 +263,7 @@ class StepFunctions:
         owner.trace_counts["eval"] += 1
         io = owner.io
         x, y, sw, valid = batch
-        outs, masks, _, extra, _ = forward(owner.model, self.tvars + self.ntvars,
+        outs, masks, _, extra, _ = forward(owner.net, self.tvars + self.ntvars,
                                            list(tv) + list(ntv), io.pack_x(x), training=False,
                                            rng=None, with_masks=io.masked_outputs)
         preds = io.flatten_out(outs)

@@ -36,6 +36,7 @@ from jkeras.training import compilation_cache, custom_loop, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
+from jkeras.training.host_prefix import host_prefix_of
 from jkeras.training.placement import place_batch, place_state
 from jkeras.training.steps import StepFunctions
 from jkeras.training.targets import Standardizer
@@ -86,6 +87,10 @@ class Trainer:
         from jkeras import optimizers
 
         self.model = model
+        # A model with string inputs computes through `net`, the compiled part after
+        # its host preprocessing layers (see host_prefix); other models: `net` is the model.
+        self.host = host_prefix_of(model)
+        self.net = self.host.core if self.host is not None else model
         self.optimizer = optimizers.get(optimizer)
         self.config = CompileConfig(loss, metrics, loss_weights, weighted_metrics,
                                     sample_weight_mode)
@@ -93,7 +98,7 @@ class Trainer:
         self.run_eagerly = bool(run_eagerly) or jit_compile is False
         self.steps_per_execution = args.check_steps_per_execution(steps_per_execution)
         self.jit_compile = jit_compile
-        self.io = mio.ModelIO(model)
+        self.io = mio.ModelIO(self.net)
         self.data = Standardizer(self)
         self.trace_counts = {"train": 0, "eval": 0}
         self._fns: dict = {}
@@ -120,16 +125,16 @@ class Trainer:
         return [i for i, o in enumerate(self.outputs) if o.has_target]
 
     def _variables(self):
-        return mio.split_variables(self.model)
+        return mio.split_variables(self.net)
 
     def _pad_ok(self, training: bool) -> bool:
-        return mio.pad_ok(self.model, training)
+        return mio.pad_ok(self.net, training)
 
     @property
     def fuse_ok(self) -> bool:
         """Whether 'auto' may fuse several steps per call (no convolutions, jit on)."""
         if self._fuse_ok is None:
-            self._fuse_ok = not mio.has_convolutions(self.model)
+            self._fuse_ok = not mio.has_convolutions(self.net)
         return self._fuse_ok and not self.run_eagerly
 
     def compiler_options(self) -> dict:
@@ -274,6 +279,7 @@ class Trainer:
             def standardize(item, first):
                 nonlocal tables
                 bx, by, bsw = da.unpack_batch(item)
+                bx = self.to_net_inputs(bx)
                 if first:
                     self._prepare(da.map_structure(da.to_host, bx))
                     tables = self._class_weight_tables(class_weight)
@@ -300,8 +306,15 @@ class Trainer:
             sws = self._apply_class_weights(self._class_weight_tables(class_weight), ys, sws)
         return self._array_handler(xs, ys, sws, batch_size, shuffle, steps, pad, what_x)
 
+    def to_net_inputs(self, x):
+        """`x` as `net` takes it: for a model with string inputs, its host layers'
+        outputs (computed here, on the host) and its other inputs."""
+        if self.host is None or x is None:
+            return x
+        return self.host.transform(self.model.flatten_inputs(x))
+
     def _standardize_arrays(self, x, y, sw, what_x="x", what_y="y", check_finite=True):
-        hx = da.map_structure(da.to_host, x)
+        hx = self.to_net_inputs(da.map_structure(da.to_host, x))
         self._prepare(hx)
         std = self._standardize(hx, y, sw, what_x=what_x, what_y=what_y,
                                 check_finite=check_finite)

@@ -6,6 +6,7 @@ only from jkeras, objects registered with `register_keras_serializable`, or
 `custom_objects`; `lambda` bytecode needs `safe_mode=False`. Writes are atomic.
 """
 
+from jkeras.saving.file_editor import KerasFileEditor
 from jkeras.saving.functional_config import clone_model
 from jkeras.saving.object_registration import (
     CustomObjectScope,
@@ -31,6 +32,7 @@ from jkeras.saving.serialization import (
 
 __all__ = [
     "CustomObjectScope",
+    "KerasFileEditor",
     "clone_model",
     "custom_object_scope",
     "deserialize_keras_object",

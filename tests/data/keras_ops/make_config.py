@@ -4,17 +4,17 @@ real Keras 3 writes it (run with Keras 3.15.1, JAX backend, in its own environme
     KERAS_BACKEND=jax python tests/data/keras_ops/make_config.py \
         tests/data/keras_ops/functional_ops.json
 
-tests/test_saving_ops.py builds the same graph with jkeras and compares.
+tests/test_saving_ops.py builds the same graph with jkeras (`build(jkeras)`) and
+compares.
 """
 
 import json
 import sys
 
-import keras
-from keras import ops
 
-
-def main(path: str) -> None:
+def build(keras):
+    """The model, built with the `keras` module given (Keras 3 or jkeras)."""
+    ops = keras.ops
     a = keras.Input((4, 6), name="a")
     b = keras.Input((6,), name="b")
     img = keras.Input((8, 8, 3), name="img")
@@ -30,10 +30,11 @@ def main(path: str) -> None:
     oh = ops.reshape(ops.nn.one_hot(idx, 5, dtype="float32"), (-1, 15))
     c = ops.cast(i, "float32")
     out = ops.concatenate([sm, s, ln, g, d, v, c, oh], axis=-1)
-    model = keras.Model([a, b, img, idx], out, name="keras_ops")
-    with open(path, "w") as f:
-        json.dump(model.get_config(), f, indent=1)
+    return keras.Model([a, b, img, idx], out, name="keras_ops")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    import keras
+
+    with open(sys.argv[1], "w") as f:
+        json.dump(build(keras).get_config(), f, indent=1)

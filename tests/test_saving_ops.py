@@ -89,14 +89,12 @@ def test_config_of_ops_is_written_as_keras_writes_it(jkeras_model):
     assert [x["class_name"] for x in einsum_args] == ["__keras_tensor__"] * 2
 
 
-def test_keras_config_loads_and_computes(jkeras_model):
+def test_keras_config_loads_and_computes():
     model = Functional.from_config(copy.deepcopy(KERAS_CONFIG))
     got = np.asarray(model.predict(INPUTS, verbose=0))
     np.testing.assert_allclose(got, _expected(*INPUTS), rtol=1e-5, atol=1e-5)
     # saved again, the config is Keras's
     assert _op_entries(json.loads(json.dumps(model.get_config()))) == _op_entries(KERAS_CONFIG)
-    np.testing.assert_allclose(np.asarray(jkeras_model.predict(INPUTS, verbose=0)), got,
-                               rtol=1e-6, atol=1e-6)
 
 
 def test_keras_file_round_trip(tmp_path, jkeras_model):

@@ -116,7 +116,7 @@ dsplit numpy Dsplit @x indices_or_sections
 dstack numpy Dstack @xs
 eig linalg Eig @x
 eigh linalg Eigh @x
-einsum numpy Einsum subscripts *@operands **kwargs
+einsum numpy Einsum subscripts *@operands **@kwargs
 elastic_transform image ElasticTransform @images alpha sigma interpolation fill_mode fill_value
     seed data_format
 elu nn Elu @x alpha

@@ -1,65 +1,59 @@
 """Run Keras 1, 2 and 3 code on jkeras: `import keras` and `from keras.x import y`
 resolve to jkeras once `install_keras_alias()` has run.
 
-Keras's historical module paths (keras.layers.core, keras.layers.convolutional,
-keras.utils.np_utils, keras.engine.topology, ...) map onto jkeras's public
-modules. A name jkeras lacks raises an error naming the Keras API, and is
-recorded in `missing_apis()`.
+`keras.<path>` is `jkeras.<path>` for every module in jkeras's package (found by
+walking the package's folders, so new modules are covered without a list here);
+Keras 1/2 module paths (keras.layers.core, keras.utils.np_utils,
+keras.engine.topology, ...) map onto jkeras's public modules, and `keras.src.<path>`
+(Keras 3's private package, which some programs import) onto the nearest jkeras
+module of that path. A name jkeras lacks raises an error naming the Keras API and,
+for the names left out on purpose (jkeras/_keras3_exclusions.py), why; such names
+are recorded in `missing_apis()`.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import sys
 import types
 
-# Keras module path -> jkeras module path. Unlisted keras.layers.* / keras.utils.* /
-# keras.src.* paths fall back on the nearest listed parent.
-_MODULE_MAP = {
-    "keras": "jkeras",
-    "keras.layers": "jkeras.layers",
-    "keras.models": "jkeras.models",
-    "keras.backend": "jkeras.backend",
-    "keras.activations": "jkeras.activations",
-    "keras.initializers": "jkeras.initializers",
-    "keras.initializations": "jkeras.initializers",
-    "keras.regularizers": "jkeras.regularizers",
-    "keras.constraints": "jkeras.constraints",
-    "keras.ops": "jkeras.ops",
-    "keras.config": "jkeras.config",
-    "keras.utils": "jkeras.utils",
-    "keras.utils.np_utils": "jkeras.utils",
-    "keras.utils.data_utils": "jkeras.utils",
-    "keras.utils.vis_utils": "jkeras.utils",
-    "keras.optimizers": "jkeras.optimizers",
-    "keras.optimizers.schedules": "jkeras.optimizers.schedules",
-    "keras.losses": "jkeras.losses",
-    "keras.objectives": "jkeras.losses",
-    "keras.metrics": "jkeras.metrics",
-    "keras.callbacks": "jkeras.callbacks",
-    "keras.datasets": "jkeras.datasets",
-    "keras.preprocessing": "jkeras.preprocessing",
-    "keras.preprocessing.sequence": "jkeras.preprocessing.sequence",
-    "keras.engine": "jkeras.models",
-    "keras.engine.topology": "jkeras.layers",
-    "keras.engine.training": "jkeras.models",
-    "keras.saving": "jkeras.saving",
-    "keras.mixed_precision": "jkeras.mixed_precision",
-    "keras.distribution": "jkeras.distribution",
-    "keras.wrappers": "jkeras.layers",
+from jkeras import _keras3_exclusions
+
+# Keras 1/2 module paths -> the jkeras modules holding their names (after jkeras's
+# module of the same path, where there is one).
+_HISTORICAL = {
+    "keras.initializations": ["jkeras.initializers"],
+    "keras.objectives": ["jkeras.losses"],
+    "keras.utils.np_utils": ["jkeras.utils"],
+    "keras.utils.data_utils": ["jkeras.utils"],
+    "keras.utils.generic_utils": ["jkeras.utils"],
+    "keras.utils.io_utils": ["jkeras.utils"],
+    "keras.utils.layer_utils": ["jkeras.utils"],
+    "keras.utils.conv_utils": ["jkeras.utils"],
+    "keras.engine": ["jkeras.models", "jkeras.layers"],
+    "keras.engine.topology": ["jkeras.layers", "jkeras.models"],
+    "keras.engine.training": ["jkeras.models"],
+    "keras.engine.base_layer": ["jkeras.layers"],
+    "keras.engine.input_layer": ["jkeras.layers"],
+    "keras.engine.functional": ["jkeras.models"],
+    "keras.engine.sequential": ["jkeras.models"],
 }
-_FALLBACK_PARENTS = ("keras.layers", "keras.utils", "keras.engine", "keras.models")
-# Historical submodule names under those parents (keras.layers.core, ...).
-_KNOWN_SUBMODULES = {
+# Historical submodules of keras.layers (keras.layers.core, keras.layers.recurrent,
+# ...): their names come from the package (`from keras.layers.core import Dense`).
+_LAYER_SUBMODULES = {
     "core", "convolutional", "convolutional_recurrent", "recurrent", "embeddings",
     "normalization", "pooling", "merge", "merging", "wrappers", "advanced_activations",
-    "noise", "local", "topology", "training", "functional", "sequential", "base_layer",
-    "input_layer", "np_utils", "generic_utils", "layer_utils", "vis_utils", "data_utils",
-    "conv_utils", "io_utils", "reshaping", "activation", "rnn", "regularization",
-    "attention", "preprocessing", "cudnn_recurrent",
+    "noise", "local", "activation", "rnn", "regularization", "attention",
+    "preprocessing", "cudnn_recurrent", "reshaping", "dense_attention",
 }
+# jkeras modules that are not part of the Keras API
+_NOT_KERAS = {"cli", "demo", "compat", "__main__"}
+# keras.src.backend.<name> of the other Keras backends
+_OTHER_BACKENDS = {"tensorflow", "torch", "numpy", "openvino"}
 
 _missing: list[str] = []
 
@@ -69,63 +63,138 @@ def missing_apis() -> list[str]:
     return list(_missing)
 
 
-def _target_for(fullname: str) -> str | None:
-    if fullname.startswith("keras.src."):
-        fullname = "keras." + fullname[len("keras.src."):]
-    if fullname in _MODULE_MAP:
-        return _MODULE_MAP[fullname]
-    for parent in _FALLBACK_PARENTS:
-        if fullname.startswith(parent + "."):
-            leaves = fullname[len(parent) + 1:].split(".")
-            if all(leaf in _KNOWN_SUBMODULES for leaf in leaves):
-                return _MODULE_MAP[parent]
+@functools.cache
+def jkeras_modules() -> frozenset:
+    """Every module of the jkeras package ("jkeras.layers.core", ...), found from its
+    folders without importing them; private (`_x`) and non-Keras modules left out."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    found = {"jkeras"}
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        prefix = "jkeras" if rel == "." else "jkeras." + rel.replace(os.sep, ".")
+        if rel != "." and "__init__.py" not in files:
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(("_", ".")) and d not in _NOT_KERAS]
+        found.add(prefix)
+        for f in files:
+            stem = f[:-3]
+            if f.endswith(".py") and not stem.startswith("_") and stem not in _NOT_KERAS:
+                found.add(f"{prefix}.{stem}")
+    return frozenset(found)
+
+
+def _parents(module: str) -> list[str]:
+    """`module` and its enclosing jkeras packages below `jkeras` itself, nearest first."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 1, -1)] or [module]
+
+
+def _targets_for(fullname: str, partial_ok: bool = True) -> list[str] | None:
+    """The jkeras modules whose names `keras.<...>` module `fullname` shows, nearest
+    first (None: jkeras has no such module). A `keras.src` path whose last parts
+    jkeras lacks (module-like names only) shows the nearest jkeras module, unless
+    `partial_ok` is False."""
+    modules = jkeras_modules()
+    if fullname in _HISTORICAL:
+        direct = "jkeras" + fullname[len("keras"):]
+        return ([direct] if direct in modules else []) + _HISTORICAL[fullname]
+    if fullname == "keras.src" or fullname.startswith("keras.src."):
+        parts = ["jkeras", *fullname.split(".")[2:]]
+        if parts[1:3] and parts[1] == "backend" and parts[2:3] and (
+                parts[2] in _OTHER_BACKENDS):
+            return None
+        for end in range(len(parts), 0, -1):
+            if ".".join(parts[:end]) in modules:
+                if end < len(parts) and (not partial_ok or not all(
+                        p.islower() and p.isidentifier() for p in parts[end:])):
+                    return None
+                return _parents(".".join(parts[:end]))
+        return None
+    direct = "jkeras" + fullname[len("keras"):]
+    leaves = fullname.split(".")[2:]
+    if fullname.startswith("keras.layers.") and leaves and all(
+            leaf in _LAYER_SUBMODULES for leaf in leaves):
+        # keras.layers.core: jkeras's own module of that name where there is one, then
+        # the whole layers package
+        return [m for m in (direct, "jkeras.layers") if m in modules]
+    if direct in modules:
+        return _parents(direct)
     return None
 
 
-class _AliasModule(types.ModuleType):
-    """A `keras.*` module that forwards attribute access to a jkeras module."""
+def _missing_message(full: str, where: str) -> str:
+    if full not in _missing:
+        _missing.append(full)
+    why = _keras3_exclusions.reason(full)
+    if why is not None:
+        return f"The Keras API '{full}' is not in jkeras: {why}."
+    return (f"jkeras does not provide the Keras API '{full}' ({where}): it is not "
+            f"implemented in jkeras, or not a Keras name. Open an issue naming it if "
+            f"your program needs it.")
 
-    def __init__(self, name: str, target: types.ModuleType):
+
+def _importing_a_name() -> bool:
+    """True while the import system tries `pkg.name` as a module for `from pkg import
+    name` (pkg lacking the attribute): a name, not a module path."""
+    frame = sys._getframe(2)  # above find_spec: the import system's own frames
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        if frame.f_code.co_name == "_handle_fromlist":
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _AliasModule(types.ModuleType):
+    """A `keras.*` module that shows the names of its jkeras module(s)."""
+
+    def __init__(self, name: str, targets: list[types.ModuleType]):
         super().__init__(name)
-        self.__dict__["_target"] = target
+        self.__dict__["_targets"] = targets
         self.__dict__["__path__"] = []
-        self.__dict__["__file__"] = getattr(target, "__file__", None)
+        self.__dict__["__file__"] = getattr(targets[0], "__file__", None)
+        self.__dict__["__doc__"] = targets[0].__doc__
 
     def __getattr__(self, attr: str):
-        target = self.__dict__["_target"]
-        try:
-            return getattr(target, attr)
-        except AttributeError:
-            if attr.startswith("__"):
-                raise
-            full = f"{self.__name__}.{attr}"
-            sub = _target_for(full)
-            if sub is not None:
+        full = f"{self.__name__}.{attr}"
+        for target in self.__dict__["_targets"]:
+            try:
+                value = getattr(target, attr)
+            except AttributeError:
+                continue
+            if isinstance(value, types.ModuleType) and value.__name__ == (
+                    "jkeras" + full[len("keras"):]) and _targets_for(full, False) is not None:
+                # `from keras import layers` gives the alias module, which names the
+                # missing Keras APIs it is asked for
                 return importlib.import_module(full)
-            if full not in _missing:
-                _missing.append(full)
-            raise AttributeError(
-                f"jkeras does not provide the Keras API '{full}' (mapped to "
-                f"{target.__name__}). See docs on migrating, or open an issue naming it."
-            ) from None
+            return value
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if _targets_for(full, partial_ok=False) is not None:
+            return importlib.import_module(full)
+        raise AttributeError(_missing_message(
+            full, f"looked up in {', '.join(t.__name__ for t in self.__dict__['_targets'])}"))
 
     def __dir__(self):
-        return dir(self.__dict__["_target"])
+        names = set()
+        for target in self.__dict__["_targets"]:
+            names.update(dir(target))
+        return sorted(names)
 
 
 class _KerasAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras" and not fullname.startswith("keras."):
             return None
-        if _target_for(fullname) is None:
-            if fullname not in _missing:
-                _missing.append(fullname)
-            return None
+        if _targets_for(fullname, partial_ok=not _importing_a_name()) is None:
+            # Raised here (not None) so that `from keras.layers import TFSMLayer` shows
+            # this message: with name=None the import system does not replace it.
+            raise ModuleNotFoundError(_missing_message(fullname, "no such module"))
         return importlib.util.spec_from_loader(fullname, self, is_package=True)
 
     def create_module(self, spec):
-        target = importlib.import_module(_target_for(spec.name))
-        return _AliasModule(spec.name, target)
+        targets = [importlib.import_module(m) for m in _targets_for(spec.name)]
+        return _AliasModule(spec.name, targets)
 
     def exec_module(self, module):
         return None

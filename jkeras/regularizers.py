@@ -12,6 +12,8 @@ from jkeras.backend.by_name import get_by_name, serialize_object
 
 
 class Regularizer:
+    """Base class: `regularizer(weight)` returns a scalar penalty added to the loss."""
+
     def __call__(self, x):
         return 0.0
 
@@ -23,49 +25,94 @@ class Regularizer:
         return cls(**config)
 
 
+def _factor(value, default: float, name: str, owner: str) -> float:
+    """A penalty factor as Keras 3 takes it: None means `default`; anything but a
+    finite non-negative number is a ValueError."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            not math.isfinite(value)) or value < 0:
+        raise ValueError(
+            f"{owner}: `{name}` must be a non-negative float, got {value!r}. "
+            f"Example: {owner}({name}=0.01)."
+        )
+    return float(value)
+
+
+def _keras1_factor(owner: str, name: str, value, legacy: dict):
+    """Keras 1 wrote `l1(l=0.01)` / `l2(l=0.01)`: takes `l` for the factor."""
+    if not legacy:
+        return value
+    unknown = sorted(set(legacy) - {"l"})
+    if unknown:
+        raise TypeError(f"{owner}() got unexpected keyword arguments {unknown}; it takes "
+                        f"`{name}` (Keras 1's `l` is accepted too).")
+    return legacy["l"]
+
+
+def _penalty(x, l1: float, l2: float):
+    x = jnp.asarray(getattr(x, "value", x))
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
+    out = jnp.zeros((), dtype)
+    if l1:
+        out = out + jnp.asarray(l1, dtype) * jnp.sum(jnp.abs(x)).astype(dtype)
+    if l2:
+        out = out + jnp.asarray(l2, dtype) * jnp.sum(jnp.square(x)).astype(dtype)
+    return out
+
+
 class L1L2(Regularizer):
+    """`l1 * sum(|x|) + l2 * sum(x**2)`. Both factors default to 0 (Keras 3); `None`
+    means 0. `l1_l2` is this class (Keras 3), so Keras 2's
+    `l1_l2(l1=0.01, l2=0.01)` builds the same regularizer."""
+
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1 = _factor(l1, 0.0, "l1", "L1L2")
+        self.l2 = _factor(l2, 0.0, "l2", "L1L2")
 
     def __call__(self, x):
-        x = getattr(x, "value", x)
-        out = 0.0
-        if self.l1:
-            out = out + self.l1 * jnp.sum(jnp.abs(x))
-        if self.l2:
-            out = out + self.l2 * jnp.sum(jnp.square(x))
-        return out
+        return _penalty(x, self.l1, self.l2)
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
 
 
-class L1(L1L2):
-    def __init__(self, l1=0.01):
-        super().__init__(l1=l1)
+class L1(Regularizer):
+    """`l1 * sum(|x|)`; `l1` defaults to 0.01 (also when None)."""
+
+    def __init__(self, l1=0.01, **keras1):
+        self.l1 = _factor(_keras1_factor("L1", "l1", l1, keras1), 0.01, "l1", "L1")
+
+    def __call__(self, x):
+        return _penalty(x, self.l1, 0.0)
 
     def get_config(self):
         return {"l1": self.l1}
 
 
-class L2(L1L2):
-    def __init__(self, l2=0.01):
-        super().__init__(l2=l2)
+class L2(Regularizer):
+    """`l2 * sum(x**2)`; `l2` defaults to 0.01 (also when None)."""
+
+    def __init__(self, l2=0.01, **keras1):
+        self.l2 = _factor(_keras1_factor("L2", "l2", l2, keras1), 0.01, "l2", "L2")
+
+    def __call__(self, x):
+        return _penalty(x, 0.0, self.l2)
 
     def get_config(self):
         return {"l2": self.l2}
 
 
-def l1(l1=0.01):  # noqa: D103
-    return L1(l1)
+# Keras 3: the lower-case names are the classes themselves (`l2 is L2`).
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
 
 
-def l2(l2=0.01):  # noqa: D103
-    return L2(l2)
-
-
-def l1_l2(l1=0.01, l2=0.01):  # noqa: D103
-    return L1L2(l1, l2)
+def _keras1(config: dict):
+    """A regularizer from a Keras 1 config: {'name': 'WeightRegularizer' /
+    'ActivityRegularizer' / 'L1L2Regularizer', 'l1': .., 'l2': ..}."""
+    return L1L2(l1=config.get("l1", 0.0), l2=config.get("l2", 0.0))
 
 
 class OrthogonalRegularizer(Regularizer):
@@ -113,13 +160,25 @@ def _orthogonality_penalty(x, factor, rows: bool):
 
 orthogonal_regularizer = OrthogonalRegularizer  # Keras 3: the lower-case name is the class
 
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
-            "orthogonal_regularizer": OrthogonalRegularizer,
-            "OrthogonalRegularizer": OrthogonalRegularizer}
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "L1": L1, "L2": L2,
+            "L1L2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer,
+            "OrthogonalRegularizer": OrthogonalRegularizer, "Regularizer": Regularizer,
+            "regularizer": Regularizer}
+_KERAS1_NAMES = ("WeightRegularizer", "ActivityRegularizer", "L1L2Regularizer")
 
 
 def get(identifier):
-    """A regularizer from a name, a config dict, an instance or a callable (None: none)."""
+    """A regularizer from a name, a config dict (Keras 1, 2 or 3), an instance or a
+    callable (None: none)."""
+    if isinstance(identifier, str) and identifier == "l1_l2":
+        # Keras 2, and Keras 3's documentation: the string means l1=l2=0.01 (Keras 3.15
+        # itself no longer resolves it)
+        return L1L2(l1=0.01, l2=0.01)
+    if isinstance(identifier, dict) and identifier.get("name") in _KERAS1_NAMES and (
+            "class_name" not in identifier):
+        return _keras1(identifier)
+    if isinstance(identifier, dict) and identifier.get("class_name") in _KERAS1_NAMES:
+        return _keras1(identifier.get("config") or {})
     return get_by_name("regularizer", _BY_NAME, identifier, "jkeras.regularizers.L2(0.01)")
 
 

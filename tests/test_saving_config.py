@@ -268,7 +268,7 @@ def test_ops_between_layers_are_saved_as_op_nodes():
     m = Model(x, z)
     cfg = json.loads(json.dumps(m.get_config()))
     classes = {e["class_name"] for e in cfg["layers"]}
-    assert {"Add", "Multiply", "Subtract", "Relu", "Concatenate", "Getitem"} <= classes
+    assert {"Add", "Multiply", "Subtract", "Relu", "Concatenate", "GetItem"} <= classes
     add = [e for e in cfg["layers"] if e["class_name"] == "Add"][0]
     assert add["module"].startswith("keras.src.ops")
     m2 = Model.from_config(cfg)

@@ -13,8 +13,7 @@ from jkeras.ops.numpy import batch_dot, getitem  # noqa: F401
 from jkeras.ops.operation import Operation, symbolic_function  # noqa: F401
 
 # isort: split
-# keras.ops core, math and nn ops; imported after numpy so that their cast, stop_gradient
-# and one_hot (Keras's signatures) are the ones jkeras.ops exports.
+# keras.ops core, math and nn ops (cast, stop_gradient and one_hot live there).
 from jkeras.ops import core, math, nn  # noqa: F401,E402
 from jkeras.ops.core import *  # noqa: F401,F403,E402
 from jkeras.ops.math import *  # noqa: F401,F403,E402

@@ -3,13 +3,11 @@ KerasTensors.
 
 The ops live in topic modules (numpy_math, numpy_reduce, numpy_shape,
 numpy_create, numpy_products, numpy_values); this module is the public
-namespace with all of Keras 3's names, plus a few jkeras helpers used by layers
-(`cast`, `one_hot`, `stop_gradient`, `batch_dot`).
+namespace with all of Keras 3's names, plus `batch_dot` (used by layers).
 """
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from jkeras.ops import (
@@ -30,29 +28,14 @@ from jkeras.ops.numpy_shape import get_item
 from jkeras.ops.numpy_values import *  # noqa: F401,F403
 from jkeras.ops.operation import symbolic_function
 
+# isort: split
+# Keras keeps these in keras.ops.core / keras.ops.nn; jkeras.ops.numpy re-exports them
+# for older jkeras code (one implementation each).
+from jkeras.ops.core import cast, stop_gradient  # noqa: F401,E402
+from jkeras.ops.nn_targets import one_hot  # noqa: F401,E402
+
 # The op `x[key]` records on a KerasTensor (graph node name "getitem").
 getitem = get_item
-
-
-def _cast(x, dtype):
-    return jnp.asarray(x).astype(dtype)
-
-
-cast = symbolic_function(_cast, "cast")
-
-
-def _one_hot(x, num_classes, axis=-1, dtype="float32"):
-    return jax.nn.one_hot(x, num_classes, axis=axis, dtype=dtype)
-
-
-one_hot = symbolic_function(_one_hot, "one_hot")
-
-
-def _stop_gradient(x):
-    return jax.lax.stop_gradient(x)
-
-
-stop_gradient = symbolic_function(_stop_gradient, "stop_gradient")
 
 
 def _batch_dot(x, y, axes):
@@ -82,5 +65,5 @@ batch_dot = symbolic_function(_batch_dot, "batch_dot")
 __all__ = [
     *numpy_create.__all__, *numpy_math.__all__, *numpy_products.__all__,
     *numpy_reduce.__all__, *numpy_shape.__all__, *numpy_values.__all__,
-    "getitem", "cast", "one_hot", "stop_gradient", "batch_dot", "norm",
+    "getitem", "batch_dot", "norm",
 ]

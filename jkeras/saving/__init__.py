@@ -6,6 +6,7 @@ only from jkeras, objects registered with `register_keras_serializable`, or
 `custom_objects`; `lambda` bytecode needs `safe_mode=False`. Writes are atomic.
 """
 
+from jkeras.saving.file_editor import KerasFileEditor
 from jkeras.saving.functional_config import clone_model
 from jkeras.saving.object_registration import (
     CustomObjectScope,
@@ -37,6 +38,7 @@ _services.register("saving", _service)
 
 __all__ = [
     "CustomObjectScope",
+    "KerasFileEditor",
     "clone_model",
     "custom_object_scope",
     "deserialize_keras_object",

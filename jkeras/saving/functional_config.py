@@ -22,6 +22,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import jax
+
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.engine.graph_order import SyntheticInput, graph_order
 from jkeras.engine.graph_order import node_of as _node_of
@@ -66,6 +68,8 @@ def _layer_entry(op) -> dict:
 
 def functional_get_config(model) -> dict:
     """The Keras 3 config of a Functional model."""
+    from jkeras.ops.operation import FunctionOperation
+
     ops, synthetic = graph_order(model)
     own = {id(n) for n in model._nodes}
     for t in model.inputs:
@@ -123,8 +127,11 @@ def functional_get_config(model) -> dict:
         nodes = []
         for node in op._inbound_nodes:
             if id(node) in own and not node.is_input:
-                nodes.append({"args": map_args(list(node.call_args)),
-                              "kwargs": map_args(dict(node.call_kwargs))})
+                args, kwargs = list(node.call_args), dict(node.call_kwargs)
+                if isinstance(op, FunctionOperation):
+                    # Keras keeps an op's constructor arguments in its config
+                    _, args, kwargs = ser.keras_node_call(op, node)
+                nodes.append({"args": map_args(args), "kwargs": map_args(kwargs)})
         entry["name"] = op.name
         entry["inbound_nodes"] = nodes
         layer_configs.append(entry)
@@ -331,8 +338,7 @@ def rebuild_graph(layers: list, custom_objects, safe_mode, model_name: str,
                     kwargs = _resolve_refs(kwargs, created, legacy, where)
                 except _NotReady:
                     break
-                op = created[name]
-                _call_node(op, args, kwargs, where)
+                created[name] = _call_node(created[name], args, kwargs, where)
                 queue.pop(0)
                 progress = True
     stuck = [n for n in order if pending[n]]
@@ -345,15 +351,22 @@ def rebuild_graph(layers: list, custom_objects, safe_mode, model_name: str,
 
 
 def _call_node(op, args, kwargs, where):
+    """Replays one saved call of `op`; returns the operation that now holds the node
+    (for an op loaded from its class, the one its jkeras function records)."""
     from jkeras.ops.operation import FunctionOperation
 
     if not isinstance(args, list):
         args = [args]
+    kwargs = {str(k): v for k, v in kwargs.items()}
+    load = getattr(op, "_keras_load", None)
+    if load is not None:
+        args, kwargs = load[1](args, kwargs)
     if isinstance(op, FunctionOperation) and op.op_name == "getitem" and len(args) >= 2:
         args = [args[0], _as_index(args[1]), *args[2:]]
-    kwargs = {str(k): v for k, v in kwargs.items()}
     try:
         with ser.in_graph_reconstruction():
+            if load is not None and not op._inbound_nodes:
+                return _call_op_function(op, load, args, kwargs)
             op(*args, **kwargs)
     except ValueError as e:
         raise ValueError(f"{where}: cannot call it on its saved inputs: {e}") from e
@@ -361,6 +374,31 @@ def _call_node(op, args, kwargs, where):
         raise ValueError(
             f"{where}: cannot call it on its saved inputs: {type(e).__name__}: {e}"
         ) from e
+    return op
+
+
+def _call_op_function(op, load, args, kwargs):
+    """Calls the op's public jkeras function (which checks its arguments and knows
+    its output shapes) and names the operation it records after the saved op."""
+    from jkeras.ops.operation import FunctionOperation
+
+    def tensors(x):
+        return [t for t in jax.tree_util.tree_leaves(
+            x, is_leaf=lambda v: isinstance(v, KerasTensor)) if isinstance(t, KerasTensor)]
+
+    given = {id(t) for t in tensors((args, kwargs))}
+    outputs = load[0](*args, **kwargs)
+    made = [t._keras_history[0] for t in tensors(outputs)
+            if id(t) not in given and t._keras_history is not None]
+    if not made or not isinstance(made[0], FunctionOperation) or len(
+            made[0]._inbound_nodes) != 1 or any(m is not made[0] for m in made):
+        # not a single op's fresh node: record the call on the saved op itself
+        op(*args, **kwargs)
+        return op
+    made = made[0]
+    made.name = op.name
+    made._keras_load = (None, load[1])
+    return made
 
 
 def _as_index(key):

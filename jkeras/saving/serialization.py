@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from jkeras.saving import keras_ops, registry
 from jkeras.saving import object_registration as reg
-from jkeras.saving import registry
 
 PLAIN_TYPES = (str, int, float, bool)
 MAX_DEPTH = 200
@@ -181,6 +181,10 @@ def _ser_plain(x):
     return x
 
 
+# jkeras classes whose Python name is not the name Keras 3 exports (and resolves)
+_KERAS_CLASS_NAMES = {"GroupedQueryAttention": "GroupQueryAttention"}
+
+
 def _keras_class_entry(obj, kind: str | None) -> tuple[str | None, str, str | None]:
     """(module, class_name, registered_name) for an object with get_config."""
     cls = type(obj)
@@ -198,7 +202,8 @@ def _keras_class_entry(obj, kind: str | None) -> tuple[str | None, str, str | No
             if kind == "op":
                 return registry.KERAS_MODULE["op"], name, name
             # a class Keras 3 exports elsewhere (FeatureSpace: "keras.utils")
-            return getattr(cls, "_keras_module", registry.KERAS_MODULE[kind]), name, None
+            return (getattr(cls, "_keras_module", registry.KERAS_MODULE[kind]),
+                    _KERAS_CLASS_NAMES.get(name, name), None)
     module = cls.__module__
     return (None if module == "__main__" else module), name, reg.get_registered_name(cls)
 
@@ -293,28 +298,53 @@ def serialize_keras_object(obj) -> Any:
 
 def serialize_op(op) -> dict:
     """A FunctionOperation (an op used between layers, such as `x + y`) as Keras 3
-    writes its op classes: module keras.src.ops.*, class `Add`, config {name}."""
-    import jkeras.ops.nn as nn_ops
-
-    op_name = op.op_name
-    module = "keras.src.ops.nn" if hasattr(nn_ops, op_name) else "keras.src.ops.numpy"
-    class_name = "".join(part[:1].upper() + part[1:] for part in op_name.split("_"))
+    writes it: the class Keras records the op with (module keras.src.ops.*, class
+    `Add`, `Einsum`, `GetItem`, ...), its config the name and the constructor
+    arguments of the op's call (see keras_ops)."""
+    spec = keras_ops.for_op_name(op.op_name)
     config = {"name": op.name}
-    for k, v in getattr(op, "_extra_config", {}).items():
-        config[k] = serialize_keras_object(v)
+    if spec is None:
+        import jkeras.ops.nn as nn_ops
+
+        module = "keras.src.ops.nn" if hasattr(nn_ops, op.op_name) else "keras.src.ops.numpy"
+        class_name = "".join(part[:1].upper() + part[1:] for part in op.op_name.split("_"))
+    else:
+        module, class_name = spec.module, spec.class_name
+        if op._inbound_nodes:
+            init, _, _ = keras_node_call(op, op._inbound_nodes[0])
+            config.update({k: serialize_keras_object(v) for k, v in init.items()})
     return {"module": module, "class_name": class_name, "config": config,
             "registered_name": class_name}
+
+
+def keras_node_call(op, node) -> tuple[dict, list, dict]:
+    """(constructor config, call args, call kwargs) of a FunctionOperation's node as
+    Keras 3 writes them; an op Keras lacks keeps jkeras's whole call in the node."""
+    spec = keras_ops.for_op_name(op.op_name)
+    split = None
+    if spec is not None:
+        split = keras_ops.split_call(spec, op.fn, node.call_args, node.call_kwargs)
+    if split is None:
+        return {}, list(node.call_args), dict(node.call_kwargs)
+    init, args, kwargs = split
+    if init.get("dtype") is not None:
+        init["dtype"] = _dtype_name(init["dtype"])
+    return init, args, kwargs
+
+
+def _dtype_name(dtype) -> Any:
+    try:
+        return np.dtype(getattr(dtype, "dtype", dtype)).name
+    except TypeError:
+        return dtype
 
 
 def _object_config(obj, kind) -> dict:
     from jkeras.engine.functional import Functional
     from jkeras.layers.core import Lambda
-    from jkeras.ops.operation import FunctionOperation
 
     if isinstance(obj, Lambda):
         config = lambda_get_config(obj)
-    elif isinstance(obj, FunctionOperation):
-        config = {"name": obj.name, **getattr(obj, "_extra_config", {})}
     elif isinstance(obj, Functional):
         config = obj.get_config()
     else:
@@ -462,8 +492,13 @@ def _special(class_name: str, inner, safe_mode: bool):
             if p is not None and not isinstance(p, int):
                 raise ValueError(f"__slice__ bounds must be integers or null, got {p!r:.40}.")
         return slice(*parts)
-    if class_name in ("__numpy__", "__tensor__"):
+    if class_name == "__numpy__":
         return _inline_array(inner, class_name)
+    if class_name == "__tensor__":
+        # a backend tensor in Keras: a jax array here (saved again as __tensor__)
+        import jax.numpy as jnp
+
+        return jnp.asarray(_inline_array(inner, class_name))
     if class_name == "__tuple__":
         if not isinstance(inner, dict) or not isinstance(inner.get("value"), list):
             raise ValueError("__tuple__ entry needs a list 'value'.")
@@ -602,8 +637,9 @@ def resolve_class(config: dict, kind: str | None, custom_objects=None):
                 kinds.append(k)
     for k in kinds:
         if k == "op":
-            fn = registry.find_op(class_name) or registry.find_op(
-                str(config.get("registered_name") or ""))
+            spec = keras_ops.for_class(class_name)
+            fn = (spec.jkeras_function() if spec else None) or registry.find_op(
+                class_name) or registry.find_op(str(config.get("registered_name") or ""))
             if fn is not None:
                 return ("op", fn)
             continue
@@ -1010,33 +1046,37 @@ def _lambda_fn_from_config(cfg, fn_type, custom_objects, safe_mode, what: str):
     raise ValueError(f"{what}: cannot read the stored function {cfg!r:.60}.")
 
 
-class _ConfiguredFunctionOperation:
-    """Marker base; see make_op."""
-
-
 def make_op(fn, inner, class_name: str):
-    """A FunctionOperation for a jkeras.ops function, named as in the config; extra
-    config entries (Keras op constructor arguments) are passed as keywords."""
+    """A FunctionOperation for the jkeras function `fn` of a saved op class, named as
+    in the config. It carries `_keras_load = (fn, join)`: `join(args, kwargs)` turns a
+    saved node's arguments into the function's call (Keras 3 keeps the constructor
+    arguments in the config and only the call arguments in the node; older jkeras
+    files keep the whole call in the node)."""
     from jkeras.ops.operation import FunctionOperation
 
     if inner is None:
         inner = {}
     if not isinstance(inner, dict):
         raise ValueError(f"The config of op '{class_name}' must be a dict.")
-    raw = getattr(fn, "__wrapped__", fn)
-    op = FunctionOperation(raw, fn.__name__)
+    spec = keras_ops.for_class(class_name) or keras_ops.for_op_name(fn.__name__)
+    config = {k: v for k, v in inner.items() if k not in ("name", "trainable")}
+    if spec is None or "dtype" not in spec.init_names:
+        config.pop("dtype", None)
+    op = FunctionOperation(getattr(fn, "__wrapped__", fn), fn.__name__)
     name = inner.get("name")
     if isinstance(name, str) and name:
         op.name = name
-    extra = {k: v for k, v in inner.items() if k not in ("name", "dtype", "trainable")}
-    if extra:
-        op._extra_config = extra
-        base_fn = op.fn
+    if spec is not None and keras_ops.is_keras_form(spec, config):
+        def join(args, kwargs):
+            return keras_ops.join_call(spec, config, args, kwargs)
+    else:
+        # an older jkeras file: the node holds the whole call (constructor arguments
+        # of an op jkeras does not know are passed as keywords)
+        extra = {} if spec is not None else config
 
-        def with_extra(*args, **kwargs):
-            return base_fn(*args, **{**extra, **kwargs})
-
-        op.fn = with_extra
+        def join(args, kwargs):
+            return list(args), {**extra, **kwargs}
+    op._keras_load = (fn, join)
     return op
 
 

@@ -34,6 +34,7 @@ from jkeras import (  # noqa: E402
     random,
     regularizers,
     saving,
+    tree,
     utils,
 )
 from jkeras import training as _training  # noqa: E402,F401  (registers the training service)
@@ -68,7 +69,7 @@ def version() -> str:
 
 def __getattr__(name: str):
     # Modules that pull in optional parts are imported when first used.
-    if name in ("applications", "compat", "distillation", "tree", "visualization", "wrappers"):
+    if name in ("applications", "compat", "distillation", "visualization", "wrappers"):
         import importlib
 
         try:

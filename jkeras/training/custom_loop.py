@@ -158,12 +158,17 @@ def _build(trainer, data) -> None:
     """Builds the model, its compiled metrics and the optimizer for `data`."""
     x, y, _ = da.unpack_batch(data)
     trainer._prepare(x)
-    if trainer.config.outputs is not None and y is not None:
-        from jkeras.training.stateless_api import _per_output
+    if trainer.config.outputs is None:
+        return
+    idx = [i for i, o in enumerate(trainer.config.outputs) if o.has_target]
+    if y is None:
+        if not idx:  # unlabeled data (a compute_loss override needing no y): the loss tracker
+            trainer._build_metrics([])
+        return
+    from jkeras.training.stateless_api import _per_output
 
-        ys = _per_output(trainer, y, "y")
-        idx = [i for i, o in enumerate(trainer.config.outputs) if o.has_target]
-        trainer._build_metrics([tuple(np.shape(ys[i])) for i in idx if ys[i] is not None])
+    ys = _per_output(trainer, y, "y")
+    trainer._build_metrics([tuple(np.shape(ys[i])) for i in idx if ys[i] is not None])
 
 
 def _fresh_metric_values(model) -> list:

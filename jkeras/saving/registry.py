@@ -22,7 +22,7 @@ KINDS = ("layer", "initializer", "regularizer", "constraint", "activation", "opt
 _KIND_MODULES = {
     "layer": ("jkeras.layers", "jkeras.models", "jkeras.engine.functional",
               "jkeras.engine.sequential", "jkeras.engine.input_layer",
-              "jkeras.utils.feature_space"),
+              "jkeras.utils.feature_space", "jkeras.distillation"),
     "initializer": ("jkeras.initializers",),
     "regularizer": ("jkeras.regularizers",),
     "constraint": ("jkeras.constraints",),

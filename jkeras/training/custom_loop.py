@@ -158,12 +158,17 @@ def _build(trainer, data) -> None:
     """Builds the model, its compiled metrics and the optimizer for `data`."""
     x, y, _ = da.unpack_batch(data)
     trainer._prepare(x)
-    if trainer.config.outputs is not None and y is not None:
-        from jkeras.training.stateless_api import _per_output
+    if trainer.config.outputs is None:
+        return
+    idx = [i for i, o in enumerate(trainer.config.outputs) if o.has_target]
+    if y is None:
+        if not idx:  # unlabeled data (a compute_loss override needing no y): the loss tracker
+            trainer._build_metrics([])
+        return
+    from jkeras.training.stateless_api import _per_output
 
-        ys = _per_output(trainer, y, "y")
-        idx = [i for i, o in enumerate(trainer.config.outputs) if o.has_target]
-        trainer._build_metrics([tuple(np.shape(ys[i])) for i in idx if ys[i] is not None])
+    ys = _per_output(trainer, y, "y")
+    trainer._build_metrics([tuple(np.shape(ys[i])) for i in idx if ys[i] is not None])
 
 
 def _fresh_metric_values(model) -> list:
@@ -302,7 +307,7 @@ def evaluate(trainer, x, y, batch_size, verbose, sample_weight, steps, callbacks
     _assign(model.metrics_variables, state[2])
     logs = _python_logs(logs) if logs else {}
     cbs.on_test_end(logs)
-    return _format(logs, return_dict)
+    return _format(logs, return_dict, model)
 
 
 def predict(trainer_or_model, x, batch_size, verbose, steps, callbacks):
@@ -347,7 +352,7 @@ def train_on_batch(trainer, x, y, sample_weight, class_weight, reset_metrics, re
     state = holder.pull(_fresh_metric_values(model) if reset_metrics else None)
     logs, state = _jit(trainer, "train", model.train_step)(state, data)
     holder.push(state)
-    return _format(_python_logs(logs), return_dict)
+    return _format(_python_logs(logs), return_dict, model)
 
 
 def test_on_batch(trainer, x, y, sample_weight, reset_metrics, return_dict):
@@ -363,11 +368,15 @@ def test_on_batch(trainer, x, y, sample_weight, reset_metrics, return_dict):
              [v.value for v in model.non_trainable_variables], mv)
     logs, state = _jit(trainer, "eval", model.test_step)(state, data)
     _assign(model.metrics_variables, state[2])
-    return _format(_python_logs(logs), return_dict)
+    return _format(_python_logs(logs), return_dict, model)
 
 
-def _format(logs: dict, return_dict: bool):
+def _format(logs: dict, return_dict: bool, model):
     if return_dict:
         return logs
-    values = list(logs.values())
+    # Keras's order: the metrics' order in `model.metrics`, then the other logs sorted
+    # (the logs of a jitted step come back with sorted keys)
+    order = [m.name for m in model.metrics]
+    keys = [k for k in order if k in logs] + sorted(k for k in logs if k not in order)
+    values = [logs[k] for k in keys]
     return values[0] if len(values) == 1 else values

@@ -76,12 +76,34 @@ def _step_functions(trainer):
 
 
 # losses --------------------------------------------------------------------------------
+def added_losses(model) -> list:
+    """The losses the model added in this step (`add_loss`, weight regularizers):
+    those of the forward pass inside `compute_loss_and_updates`, else `model.losses`."""
+    extra = getattr(model, "_losses_override", None)
+    return list(model.losses) if extra is None else list(extra)
+
+
+def _compiled_total(model, trainer, y, y_pred, sample_weight, extra):
+    yt, preds, sw, valid = _targets(trainer, y, y_pred, sample_weight)
+    total, per_out = _step_functions(trainer).losses(yt, preds, sw, valid, extra)
+    model._per_output_losses = per_out
+    return total
+
+
+def compiled_loss(model, y, y_pred, sample_weight=None):
+    """The compiled losses of the outputs alone (weighted by `loss_weights` and
+    `sample_weight`, without the added losses), or None when compile() got no
+    loss. For `compute_loss` overrides that weight the compiled loss themselves."""
+    trainer = getattr(model, "_trainer", None)
+    if trainer is None or trainer.config.loss is None:
+        return None
+    return _compiled_total(model, trainer, y, y_pred, sample_weight, [])
+
+
 def compute_loss(model, x, y, y_pred, sample_weight, training):
     """The compiled losses (weighted) plus the model's added losses."""
     trainer = getattr(model, "_trainer", None)
-    extra = getattr(model, "_losses_override", None)
-    if extra is None:
-        extra = list(model.losses)
+    extra = added_losses(model)
     if trainer is None or trainer.config.loss is None:
         if not extra:
             raise ValueError(
@@ -89,10 +111,7 @@ def compute_loss(model, x, y, y_pred, sample_weight, training):
                 f"or override compute_loss / add losses with add_loss()."
             )
         return sum(jnp.sum(jnp.asarray(e, _F32)) for e in extra)
-    yt, preds, sw, valid = _targets(trainer, y, y_pred, sample_weight)
-    total, per_out = _step_functions(trainer).losses(yt, preds, sw, valid, extra)
-    model._per_output_losses = per_out
-    return total
+    return _compiled_total(model, trainer, y, y_pred, sample_weight, extra)
 
 
 def stateless_compute_loss(model, trainable_variables, non_trainable_variables,

@@ -234,7 +234,7 @@ def test_params_fit_kwargs_and_clone(blobs):
                                 "model_kwargs": {"learning_rate": 0.01},
                                 "fit_kwargs": fit_kwargs}
     assert clone(est).get_params()["fit_kwargs"] == fit_kwargs  # Keras's clone drops them
-    est.fit(X, idx, epochs=3)  # fit's own arguments win; fit_kwargs stay as given
+    est.fit(X, idx.astype("float32"), epochs=3)  # fit's arguments win; fit_kwargs stay as given
     assert len(est.history_["loss"]) == 3 and fit_kwargs == {"epochs": 1, "verbose": 0}
     assert est.set_params(warm_start=True).warm_start is True
 
@@ -254,8 +254,9 @@ def test_set_fit_request_needs_routing_and_records_fit_metadata():
         est.set_fit_request(sample_weight=True)
     with sklearn.config_context(enable_metadata_routing=True):
         assert est.set_fit_request(sample_weight=True) is est
-        fit_requests = est.get_metadata_routing().fit.requests
-    assert fit_requests == {"sample_weight": True}
+        routing = est.get_metadata_routing()
+    assert routing.fit.requests == {"sample_weight": True}
+    assert "sample_weight" in routing.score.requests  # the defaults are kept
 
 
 def test_errors(blobs):

@@ -16,7 +16,7 @@ Pillow's default font.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -78,9 +78,11 @@ def _label_origin(x: int, y: int, font_scale: float, text_thickness: int) -> tup
     return x + 3, y + 2 * text_height + text_thickness + 3
 
 
-def draw_bounding_boxes(images, bounding_boxes, bounding_box_format, class_mapping=None,
-                        color=(128, 128, 128), line_thickness=2, text_thickness=1,
-                        font_scale=1.0, data_format=None) -> np.ndarray:
+def draw_bounding_boxes(images, bounding_boxes: Mapping, bounding_box_format: str,
+                        class_mapping: Mapping | None = None,
+                        color: Sequence[int] = (128, 128, 128), line_thickness: int = 2,
+                        text_thickness: int | None = 1, font_scale: float = 1.0,
+                        data_format: str | None = None) -> np.ndarray:
     """Draws each image's boxes (and, for classes in `class_mapping`, their label and
     confidence) and returns the annotated batch as uint8, shaped like `images`.
 
@@ -167,9 +169,10 @@ def _mask_colors(fn: str, num_classes: int, color_mapping) -> dict[int, tuple]:
     return {int(c): _rgb(fn, v, f"color_mapping[{c}]") for c, v in color_mapping.items()}
 
 
-def draw_segmentation_masks(images, segmentation_masks, num_classes=None, color_mapping=None,
-                            alpha=0.8, blend=True, ignore_index=-1,
-                            data_format=None) -> np.ndarray:
+def draw_segmentation_masks(images, segmentation_masks, num_classes: int | None = None,
+                            color_mapping: Mapping | None = None, alpha: float = 0.8,
+                            blend: bool = True, ignore_index: int = -1,
+                            data_format: str | None = None) -> np.ndarray:
     """Colours each image where its mask holds a class 1..`num_classes` and returns
     the batch as uint8, shaped like `images` (RGB, values in [0, 255]).
 

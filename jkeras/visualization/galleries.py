@@ -16,6 +16,8 @@ Where Keras 3.15 does not do what it documents, these do:
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -67,9 +69,13 @@ def _title(index: int, y_true, y_pred, label_map) -> str:
     return "  ".join(parts)
 
 
-def plot_image_gallery(images, y_true=None, y_pred=None, label_map=None, rows=None, cols=None,
-                       value_range=(0, 255), scale=2, path=None, show=None, transparent=True,
-                       dpi=60, legend_handles=None, data_format=None) -> None:
+def plot_image_gallery(images, y_true=None, y_pred=None, label_map: Mapping | None = None,
+                       rows: int | None = None, cols: int | None = None,
+                       value_range: Sequence[float] = (0, 255), scale: float = 2,
+                       path: str | os.PathLike | None = None, show: bool | None = None,
+                       transparent: bool = True, dpi: int = 60,
+                       legend_handles: list | None = None,
+                       data_format: str | None = None) -> None:
     """Plots `images` (a batch) in a `rows` x `cols` grid, titled with the class
     names (`label_map[label]`) of `y_true` / `y_pred` when given.
 
@@ -126,13 +132,19 @@ def plot_image_gallery(images, y_true=None, y_pred=None, label_map=None, rows=No
         plt.close(fig)
 
 
-def plot_bounding_box_gallery(images, bounding_box_format, y_true=None, y_pred=None,
-                              value_range=(0, 255), true_color=(0, 188, 212),
-                              pred_color=(255, 235, 59), line_thickness=2, font_scale=1.0,
-                              text_thickness=None, class_mapping=None,
-                              ground_truth_mapping=None, prediction_mapping=None,
-                              legend=False, legend_handles=None, rows=None, cols=None,
-                              data_format=None, **kwargs) -> None:
+def plot_bounding_box_gallery(images, bounding_box_format: str, y_true: Mapping | None = None,
+                              y_pred: Mapping | None = None,
+                              value_range: Sequence[float] = (0, 255),
+                              true_color: Sequence[int] = (0, 188, 212),
+                              pred_color: Sequence[int] = (255, 235, 59),
+                              line_thickness: int = 2, font_scale: float = 1.0,
+                              text_thickness: int | None = None,
+                              class_mapping: Mapping | None = None,
+                              ground_truth_mapping: Mapping | None = None,
+                              prediction_mapping: Mapping | None = None, legend: bool = False,
+                              legend_handles: list | None = None, rows: int | None = None,
+                              cols: int | None = None, data_format: str | None = None,
+                              **kwargs) -> None:
     """`plot_image_gallery` of `images` with the boxes of `y_true` (in `true_color`)
     and `y_pred` (in `pred_color`) drawn by `draw_bounding_boxes`, labelled with
     `ground_truth_mapping` / `prediction_mapping` (both default to
@@ -166,9 +178,12 @@ def plot_bounding_box_gallery(images, bounding_box_format, y_true=None, y_pred=N
                               rows=rows, cols=cols, data_format="channels_last", **kwargs)
 
 
-def plot_segmentation_mask_gallery(images, num_classes, value_range=(0, 255), y_true=None,
-                                   y_pred=None, color_mapping=None, blend=True, alpha=0.8,
-                                   ignore_index=-1, data_format=None, **kwargs) -> None:
+def plot_segmentation_mask_gallery(images, num_classes: int,
+                                   value_range: Sequence[float] = (0, 255), y_true=None,
+                                   y_pred=None, color_mapping: Mapping | None = None,
+                                   blend: bool = True, alpha: float = 0.8,
+                                   ignore_index: int = -1, data_format: str | None = None,
+                                   **kwargs) -> None:
     """`plot_image_gallery` with one row per image: the image, then the image with
     its `y_true` masks, then with its `y_pred` masks (each when given), drawn by
     `draw_segmentation_masks` with classes 1..`num_classes`. Other keyword

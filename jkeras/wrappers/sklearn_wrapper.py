@@ -75,7 +75,8 @@ class SKLBase(BaseEstimator):
     per-epoch logs of the last fit), `epoch_` (epochs trained), `n_features_in_`.
     """
 
-    def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None):
+    def __init__(self, model, warm_start: bool = False, model_kwargs: dict | None = None,
+                 fit_kwargs: dict | None = None):
         self.model = model
         self.warm_start = warm_start
         self.model_kwargs = model_kwargs
@@ -119,7 +120,7 @@ class SKLBase(BaseEstimator):
                 state[key] = state[key].restore()
         super().__setstate__(state)
 
-    def set_fit_request(self, **kwargs):
+    def set_fit_request(self, **kwargs) -> SKLBase:
         """Which metadata `fit` asks for when scikit-learn routes metadata
         (`sample_weight=True`, ...); needs
         `sklearn.set_config(enable_metadata_routing=True)`."""
@@ -129,10 +130,9 @@ class SKLBase(BaseEstimator):
                 f"routing is enabled: call "
                 f"sklearn.set_config(enable_metadata_routing=True) first."
             )
-        from sklearn.utils.metadata_routing import MetadataRequest
-
         if not hasattr(self, "_metadata_request"):
-            self._metadata_request = MetadataRequest(owner=type(self).__name__)
+            # the class's default requests (score's sample_weight, ...) plus fit's
+            self._metadata_request = self.get_metadata_routing()
         for param, alias in kwargs.items():
             self._metadata_request.fit.add_request(param=param, alias=alias)
         return self
@@ -159,7 +159,7 @@ class SKLBase(BaseEstimator):
             )
         return self.model(X=X, y=y, **(self.model_kwargs or {})), False
 
-    def fit(self, X, y, **kwargs):
+    def fit(self, X, y, **kwargs) -> SKLBase:
         """Builds (or, with `warm_start`, reuses) the model and fits it on `X`, `y`.
         `kwargs` go to `Model.fit` over `fit_kwargs`. Returns self."""
         X, y = _validate_data(self, X, y, multi_output=self._multi_output)
@@ -178,7 +178,7 @@ class SKLBase(BaseEstimator):
         X = _validate_data(self, X, reset=False)
         return np.asarray(self.model_.predict(X, verbose=0))
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
         """The model's predictions for `X`, shaped (and for the classifier,
         labelled) like the targets given to `fit`."""
         return self._decode_outputs(self._raw_outputs(X))

@@ -14,6 +14,8 @@ Where Keras 3.15 does not do what it documents, these do:
 - A classifier given continuous targets raises scikit-learn's "Unknown label
   type" error; regressors accept several target columns (multi-output).
 - Fitted estimators pickle (the model travels as a `.keras` archive).
+- `predict`/`transform` print no progress bar (Keras prints one per call);
+  `fit` follows `fit_kwargs["verbose"]` as in Keras.
 """
 
 # ruff: noqa: N803, N806  (X is scikit-learn's name for the inputs)

@@ -36,6 +36,7 @@ from jkeras.training import compilation_cache, custom_loop, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
+from jkeras.training.data_checks import check_validation_inputs
 from jkeras.training.placement import place_batch, place_state
 from jkeras.training.steps import StepFunctions
 from jkeras.training.targets import Standardizer
@@ -301,7 +302,7 @@ class Trainer:
         return self._array_handler(xs, ys, sws, batch_size, shuffle, steps, pad, what_x)
 
     def _standardize_arrays(self, x, y, sw, what_x="x", what_y="y", check_finite=True):
-        hx = da.map_structure(da.to_host, x)
+        hx = self.data.host_x(x, what_x)
         self._prepare(hx)
         std = self._standardize(hx, y, sw, what_x=what_x, what_y=what_y,
                                 check_finite=check_finite)
@@ -474,6 +475,7 @@ class Trainer:
                                          what_x="validation_data x",
                                          what_y="validation_data y", cache_one_shot=True,
                                          samples_per_epoch=validation_samples)
+            check_validation_inputs(self, train, val)  # shapes the model cannot take
 
         # ---- state
         tvars, ntvars, updatable = self._variables()

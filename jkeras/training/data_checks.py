@@ -187,8 +187,9 @@ def check_validation_inputs(trainer, train, val, what: str = "validation_data x"
     """Refuses validation inputs the model cannot run on, before any training step:
     when an input's shape (past the batch axis) differs from the training data's,
     the model runs on the validation batch's shapes under `jax.eval_shape` (a
-    trace: nothing is compiled or allocated); a failure is a ValueError naming the
-    input, the shapes and the model's own error."""
+    trace: nothing is compiled or allocated), as the evaluation step will; a
+    failure is a ValueError naming the input, the shapes and the model's own
+    error. (A model that needs concrete values, run eagerly, is not checked.)"""
     from jkeras.training import model_io as mio
 
     train_x, val_x = _first_x(train), _first_x(val)
@@ -196,7 +197,9 @@ def check_validation_inputs(trainer, train, val, what: str = "validation_data x"
               if tuple(t.shape[1:]) != tuple(v.shape[1:])]
     if not differ:
         return
-    model, io = trainer.model, trainer.io
+    # the compiled model the handlers' inputs feed (`net`, where string inputs are
+    # preprocessed on the host first; else the model itself)
+    model, io = getattr(trainer, "net", trainer.model), trainer.io
     rows = int(val.batch_size or 1)
     specs = [jax.ShapeDtypeStruct((rows, *v.shape[1:]), np.dtype(v.dtype)) for v in val_x]
     variables = list(model.weights)
@@ -207,6 +210,8 @@ def check_validation_inputs(trainer, train, val, what: str = "validation_data x"
 
     try:
         jax.eval_shape(run, values, specs)
+    except jax.errors.JAXTypeError:
+        return  # the model needs concrete values (run_eagerly): not checkable abstractly
     except Exception as e:  # noqa: BLE001 - any failure of the model on these shapes
         j = differ[0]
         names = getattr(io, "input_names", None) or []

@@ -32,11 +32,10 @@ import numpy as np
 
 from jkeras.distribution import runtime
 from jkeras.training import arguments as args
-from jkeras.training import compilation_cache, custom_loop, loops
+from jkeras.training import compilation_cache, custom_loop, data_checks, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
-from jkeras.training.data_checks import check_validation_inputs
 from jkeras.training.placement import place_batch, place_state
 from jkeras.training.steps import StepFunctions
 from jkeras.training.targets import Standardizer
@@ -113,6 +112,8 @@ class Trainer:
         return self.config.outputs
 
     def _prepare(self, x_sample) -> None:
+        if not self.io.ready:  # builds on x: it must hold numbers (data_checks)
+            x_sample = self.data.host_x(x_sample)
         self.io.ensure_built(x_sample)
         self.config.resolve(self.io.output_names, self.model.name)
 
@@ -302,7 +303,7 @@ class Trainer:
         return self._array_handler(xs, ys, sws, batch_size, shuffle, steps, pad, what_x)
 
     def _standardize_arrays(self, x, y, sw, what_x="x", what_y="y", check_finite=True):
-        hx = self.data.host_x(x, what_x)
+        hx = da.map_structure(da.to_host, x)
         self._prepare(hx)
         std = self._standardize(hx, y, sw, what_x=what_x, what_y=what_y,
                                 check_finite=check_finite)
@@ -475,7 +476,7 @@ class Trainer:
                                          what_x="validation_data x",
                                          what_y="validation_data y", cache_one_shot=True,
                                          samples_per_epoch=validation_samples)
-            check_validation_inputs(self, train, val)  # shapes the model cannot take
+            data_checks.check_validation_inputs(self, train, val)  # before any step
 
         # ---- state
         tvars, ntvars, updatable = self._variables()

@@ -19,9 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.engine.stateless import stateless_call
-from jkeras.training import compilation_cache
+from jkeras.training import compilation_cache, data_checks
 from jkeras.training import data_adapter as da
-from jkeras.training.data_checks import check_inputs, input_count, single_input_list, to_array
 
 
 def _forward(model, variables, values, flat_inputs):
@@ -146,10 +145,10 @@ def _to_arrays(model, x) -> list:
     (`data_checks.check_inputs`), 64-bit types narrowed as JAX would."""
     narrow = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32,
               np.dtype(np.uint64): np.uint32}
-    flat = model.flatten_inputs(single_input_list(model, x, "x"))
-    graph = input_count(model) is not None and model.built
+    flat = model.flatten_inputs(data_checks.single_input_list(model, x, "x"))
+    graph = data_checks.input_count(model) is not None and model.built
     out = []
-    for a in check_inputs(flat, "x", model.input_names if graph else None,
+    for a in data_checks.check_inputs(flat, "x", model.input_names if graph else None,
                           [t.dtype for t in model.inputs] if graph else None):
         target = narrow.get(np.dtype(a.dtype))
         out.append(a.astype(target) if target is not None else a)
@@ -173,7 +172,8 @@ def _build_on(model, x) -> None:
     rows of `x`, once `x` is known to hold numbers."""
     if model.built:
         return
-    x = da.map_structure(lambda a: to_array(a, "x"), single_input_list(model, x, "x"))
+    x = data_checks.single_input_list(model, x, "x")
+    x = da.map_structure(lambda a: data_checks.to_array(a, "x"), x)
     model(x[:1] if not isinstance(x, (list, dict, tuple)) else x)
 
 

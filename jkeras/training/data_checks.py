@@ -85,7 +85,7 @@ def _ragged_detail(seq) -> str:
         nxt = []
         for item in level:
             for child in item:
-                if isinstance(child, (list, tuple, np.ndarray)):
+                if isinstance(child, (list, tuple)) or np.ndim(child) > 0:
                     lengths.append(len(child))
                     nxt.append(child)
                 else:
@@ -93,7 +93,7 @@ def _ragged_detail(seq) -> str:
         distinct = list(dict.fromkeys(lengths))
         if len(distinct) > 1:
             a, b = distinct[:2]
-            say = (lambda n: "a number" if n is None else f"{n} items")
+            say = (lambda n: "a number" if n is None else f"{n} item{'s' * (n != 1)}")
             where = "rows" if depth == 0 else f"items at depth {depth + 1}"
             return f"its {where} differ in length: {say(a)} and {say(b)}"
         level = nxt

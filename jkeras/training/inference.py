@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.engine.stateless import stateless_call
-from jkeras.training import compilation_cache
+from jkeras.training import compilation_cache, data_checks
 from jkeras.training import data_adapter as da
 from jkeras.training.host_prefix import host_prefix_of
 
@@ -142,17 +142,40 @@ def _functions(model) -> _PredictFunctions:
 
 
 def _to_arrays(model, x) -> list:
-    """The inputs as flat arrays, 64-bit types narrowed as JAX would."""
+    """The inputs as flat arrays checked against the inputs' declared dtypes
+    (`data_checks.check_inputs`), 64-bit types narrowed as JAX would."""
     narrow = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32,
               np.dtype(np.uint64): np.uint32}
-    flat = model.flatten_inputs(x)
+    flat = model.flatten_inputs(data_checks.single_input_list(model, x, "x"))
+    graph = data_checks.input_count(model) is not None and model.built
     out = []
-    for a in flat:
-        a = da.to_host(a)
-        a = a if isinstance(a, jax.Array) else np.asarray(a)
+    for a in data_checks.check_inputs(flat, "x", model.input_names if graph else None,
+                          [t.dtype for t in model.inputs] if graph else None):
         target = narrow.get(np.dtype(a.dtype))
         out.append(a.astype(target) if target is not None else a)
     return out
+
+
+def check_predict_arguments(batch_size, verbose, steps) -> tuple:
+    """predict's `batch_size` (None: 32), `verbose` and `steps` (None or >= 1),
+    checked as fit checks them, before anything runs."""
+    from jkeras.training import arguments
+
+    batch_size = arguments.check_batch_size(batch_size, "predict(): batch_size")
+    verbose = arguments.check_verbose(verbose)
+    if steps is not None:
+        steps = arguments.check_int(steps, "predict(): steps", minimum=1)
+    return batch_size, verbose, steps
+
+
+def _build_on(model, x) -> None:
+    """Builds an unbuilt model (a Sequential without input shape) on the first
+    rows of `x`, once `x` is known to hold numbers."""
+    if model.built:
+        return
+    x = data_checks.single_input_list(model, x, "x")
+    x = da.map_structure(lambda a: data_checks.to_array(a, "x"), x)
+    model(x[:1] if not isinstance(x, (list, dict, tuple)) else x)
 
 
 def _num_samples(model, arrays) -> int:
@@ -198,6 +221,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     outputs as `logs["outputs"]`) and `on_predict_end`."""
     from jkeras.training import arguments, custom_loop
 
+    batch_size, verbose, steps = check_predict_arguments(batch_size, verbose, steps)
     _, steps = arguments.debugging_caps(None, steps)
     if custom_loop.overrides(model, custom_loop.PREDICT_HOOKS):
         return custom_loop.predict(model, x, batch_size, verbose, steps, callbacks)
@@ -212,9 +236,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                        batch_size=batch_size, verbose=verbose, steps=steps,
                        callbacks=callbacks)
     compilation_cache.enable()
-    if not model.built:
-        model(np.asarray(x)[:1] if not isinstance(x, (list, dict, tuple)) else x)
-    batch_size = int(batch_size or 32)
+    _build_on(model, x)
     arrays = _to_arrays(model, x)
     n = _num_samples(model, arrays)
     if n == 0:
@@ -332,8 +354,7 @@ def predict_on_batch(model, x):
     if host is not None:
         return predict_on_batch(host.core, host.transform(model.flatten_inputs(x)))
     compilation_cache.enable()
-    if not model.built:
-        model(x)
+    _build_on(model, x)
     arrays = _to_arrays(model, x)
     _num_samples(model, arrays)
     fns = _functions(model)

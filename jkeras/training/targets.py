@@ -13,6 +13,7 @@ import numpy as np
 
 from jkeras.training import data_adapter as da
 from jkeras.training.compile_utils import by_output_name, loss_kind
+from jkeras.training.data_checks import check_inputs, single_input_list, to_array
 
 _STANDARD_LOSSES = {
     "mean_squared_error", "mse", "mean_absolute_error", "mae",
@@ -22,14 +23,13 @@ _STANDARD_LOSSES = {
     "log_cosh", "logcosh", "binary_crossentropy", "binary_focal_crossentropy",
 }
 
+_REGRESSION_LOSSES = {
+    "mean_squared_error", "mse", "mean_absolute_error", "mae",
+    "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle",
+    "poisson", "cosine_similarity", "huber", "huber_loss", "log_cosh", "logcosh",
+}
+_TARGET_VALUES = "numbers (class ids or float targets)"
 _FINITE_CHUNK_BYTES = 1 << 22  # checks NaN/inf in 4 MiB pieces (little extra memory)
-
-
-def _as_array(a, what: str):
-    a = da.to_host(a)
-    if not isinstance(a, (np.ndarray, jax.Array)):
-        raise TypeError(f"`{what}` must be an array, got {type(a).__name__}.")
-    return a
 
 
 def _cast_default(a, dtype=None):
@@ -95,6 +95,15 @@ class Standardizer:
     def _targets(self) -> list[int]:
         return [i for i, o in enumerate(self.outputs) if o.has_target]
 
+    def host_x(self, x, what: str = "x"):
+        """`x` with framework tensors as numpy arrays, a nested list given to a
+        one-input model read as one array; before the model is built (its input
+        dtypes unknown) every leaf must already hold numbers (`data_checks`)."""
+        x = single_input_list(self.model, x, what)
+        if not self.io.ready:
+            return da.map_structure(lambda a: to_array(a, what), x)
+        return da.map_structure(da.to_host, x)
+
     def flatten_targets(self, y, what: str) -> list:
         names = self.io.output_names
         n = len(names)
@@ -104,7 +113,7 @@ class Standardizer:
             return by_output_name(y, names, f"`{what}`", self.model.name)
         if isinstance(y, (list, tuple)) and not da.is_array_like(y):
             if n == 1 and (len(y) != 1 or not da.is_array_like(y[0])):
-                return [np.asarray(y)]
+                return [to_array(y, what, _TARGET_VALUES)]
             if len(y) != n:
                 raise ValueError(
                     f"`{what}` is a list of {len(y)} arrays, but model '{self.model.name}' has "
@@ -194,16 +203,15 @@ class Standardizer:
         """Flat, checked numpy/jax arrays: (x list, y list, sw list) over the
         model inputs and the outputs that have a loss or metrics."""
         io = self.io
-        x = da.map_structure(da.to_host, x)
+        x = self.host_x(x, what_x)
         try:
             flat_x = io.flatten_x(x)
         except ValueError as e:
             raise ValueError(f"`{what_x}`: {e}") from None
-        xs = []
-        for j, a in enumerate(flat_x):
-            a = _as_array(a, what_x)
-            dt = io.input_dtypes[j] if io.input_dtypes else None
-            xs.append(_cast_default(a, dt))
+        declared = io.input_dtypes or []
+        names = io.input_names if io.functional else None
+        xs = [_cast_default(a, declared[j] if j < len(declared) else None)
+              for j, a in enumerate(check_inputs(flat_x, what_x, names, declared))]
         targets = self._targets
         flat_y = self.flatten_targets(y, what_y)
         names = io.output_names
@@ -221,8 +229,8 @@ class Standardizer:
                 f"have a loss or metrics. Pass them in `{what_y}`, or set their loss to None."
             )
         for i in targets:
-            a = _cast_default(_as_array(flat_y[i], what_y))
             lbl = what_y if len(names) == 1 else f"{what_y}['{names[i]}']"
+            a = _cast_default(to_array(flat_y[i], lbl, _TARGET_VALUES))
             ys.append(self.check_target(i, a, lbl) if checks else a)
         counts = {}
         for j, a in enumerate(xs):
@@ -280,10 +288,10 @@ class Standardizer:
             if w is None:
                 out.append(np.ones((n,), dtype="float32"))
                 continue
-            w = np.asarray(da.to_host(w), dtype="float32")
+            lbl = what if len(names) == 1 else f"{what}['{names[i]}']"
+            w = np.asarray(to_array(w, lbl, "float weights"), dtype="float32")
             pred = self.io.output_shapes[i]
             per_rank = max(len(pred) - 1, 1)
-            lbl = what if len(names) == 1 else f"{what}['{names[i]}']"
             if w.ndim == 2 and w.shape[1] == 1 and per_rank == 1:
                 w = w[:, 0]
             if w.ndim == 0 or w.shape[0] != n:
@@ -347,16 +355,33 @@ class Standardizer:
                     f"class_weight for output '{names[i]}' must be a dict {{class id: weight}}, "
                     f"got {type(cw).__name__}."
                 )
-            table = {}
-            for k, v in cw.items():
-                if not isinstance(k, (numbers.Integral, np.integer)) or k < 0:
-                    raise ValueError(
-                        f"class_weight keys must be non-negative integer class ids; got {k!r} "
-                        f"for output '{names[i]}'."
-                    )
-                table[int(k)] = float(v)
-            out.append(table)
+            self._check_classifier(i)
+            out.append(_class_table(cw, names[i], *self._classes(i)))
         return out
+
+    def _check_classifier(self, i: int) -> None:
+        """Refuses class weights for an output trained with a regression loss."""
+        loss = _loss_name(self.outputs[i].loss)
+        if loss in _REGRESSION_LOSSES:
+            raise ValueError(
+                f"class_weight is given for output '{self.outputs[i].name}', which is trained "
+                f"with {loss}, a regression loss: class weights apply to classification "
+                f"outputs, whose targets are class ids or one-hot rows. Weight the samples "
+                f"with sample_weight instead, or leave this output out of class_weight."
+            )
+
+    def _classes(self, i: int) -> tuple[int | None, str]:
+        """(number of classes of output i or None when unknown, how that was found)."""
+        pred = self.io.output_shapes[i]
+        units = pred[-1] if pred else None
+        kind = loss_kind(self.outputs[i].loss) if self.outputs[i].loss is not None else ""
+        if units is None:
+            return None, ""
+        if units == 1:
+            if kind == "binary":
+                return 2, "a binary output (1 unit): its classes are 0 and 1"
+            return None, ""
+        return units, f"{units} units, so class ids 0 to {units - 1}"
 
     def apply_class_weights(self, tables, ys, sws, what="class_weight") -> list:
         out = []
@@ -372,6 +397,7 @@ class Standardizer:
                 ids = np.rint(y).astype("int64")
                 if y.ndim == len(pred) and y.shape[-1] == 1:
                     ids = ids[..., 0]
+                _check_class_ids(y, ids, kind, self.outputs[i].name, what)
             else:
                 ids = np.argmax(y, axis=-1)
             present = np.unique(ids)
@@ -391,6 +417,60 @@ class Standardizer:
                 w = w.reshape(w.shape + (1,) * (cw.ndim - w.ndim))
             out.append((w * cw).astype("float32"))
         return out
+
+
+def _class_table(cw: dict, output: str, classes: int | None, about: str) -> dict:
+    """{class id: weight} from a user's class_weight dict for one output, each key a
+    class id of the output (below `classes` when known) and each weight a finite
+    number >= 0; a ValueError/TypeError naming the output, key and value otherwise."""
+    table = {}
+    for k, v in cw.items():
+        integral = isinstance(k, (numbers.Integral, np.integer)) or (
+            isinstance(k, (float, np.floating)) and float(k).is_integer())
+        if isinstance(k, (bool, np.bool_)) or not integral or k < 0:
+            raise ValueError(
+                f"class_weight for output '{output}' has the key {k!r}, but keys must be "
+                f"class ids: integers >= 0 (e.g. {{0: 1.0, 1: 5.0}})."
+            )
+        if classes is not None and k >= classes:
+            raise ValueError(
+                f"class_weight for output '{output}' has the key {k!r}, which is not one of "
+                f"its classes: the output has {about}. Give weights for classes 0 to "
+                f"{classes - 1} only."
+            )
+        if isinstance(v, (str, bytes, bool, np.bool_)) or not isinstance(
+                v, (numbers.Real, np.ndarray)) or np.ndim(v) != 0:
+            raise TypeError(
+                f"class_weight for output '{output}' gives class {k!r} the weight {v!r}; "
+                f"weights must be numbers (floats >= 0)."
+            )
+        w = float(v)
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(
+                f"class_weight for output '{output}' gives class {k!r} the weight {w}; "
+                f"weights must be finite numbers >= 0 (0 leaves the class out of the loss)."
+            )
+        table[int(k)] = w
+    return table
+
+
+def _check_class_ids(y, ids, kind: str, output: str, what: str) -> None:
+    """Targets read as class ids must be integers >= 0 (binary targets in [0, 1]
+    are rounded, as Keras does for soft labels)."""
+    if kind != "binary" and np.issubdtype(y.dtype, np.floating) and y.size:
+        off = np.flatnonzero(np.asarray(y).ravel() != ids.ravel())
+        if off.size:
+            raise ValueError(
+                f"`{what}` for output '{output}' needs class ids as targets, but the targets "
+                f"hold non-integer values (e.g. {np.asarray(y).ravel()[off[0]]:g}), as a "
+                f"regression output has. Class weights apply to classification outputs; "
+                f"weight regression samples with sample_weight instead."
+            )
+    if ids.size and ids.min() < 0:
+        raise ValueError(
+            f"`{what}` for output '{output}' needs class ids >= 0 as targets, but the targets "
+            f"hold {int(ids.min())}. Map the labels to ids 0, 1, ... first."
+        )
 
 
 def _loss_name(loss) -> str:

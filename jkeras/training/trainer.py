@@ -32,7 +32,7 @@ import numpy as np
 
 from jkeras.distribution import runtime
 from jkeras.training import arguments as args
-from jkeras.training import compilation_cache, custom_loop, loops
+from jkeras.training import compilation_cache, custom_loop, data_checks, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
@@ -117,6 +117,8 @@ class Trainer:
         return self.config.outputs
 
     def _prepare(self, x_sample) -> None:
+        if not self.io.ready:  # builds on x: it must hold numbers (data_checks)
+            x_sample = self.data.host_x(x_sample)
         self.io.ensure_built(x_sample)
         self.config.resolve(self.io.output_names, self.model.name)
 
@@ -487,6 +489,7 @@ class Trainer:
                                          what_x="validation_data x",
                                          what_y="validation_data y", cache_one_shot=True,
                                          samples_per_epoch=validation_samples)
+            data_checks.check_validation_inputs(self, train, val)  # before any step
 
         # ---- state
         tvars, ntvars, updatable = self._variables()

@@ -36,6 +36,8 @@ from jkeras import (  # noqa: E402
     saving,
     tree,
     utils,
+    visualization,
+    wrappers,
 )
 from jkeras import training as _training  # noqa: E402,F401  (registers the training service)
 from jkeras.backend.device_scope import device  # noqa: E402
@@ -69,7 +71,7 @@ def version() -> str:
 
 def __getattr__(name: str):
     # Modules that pull in optional parts are imported when first used.
-    if name in ("applications", "compat", "distillation", "visualization", "wrappers"):
+    if name in ("applications", "compat", "distillation"):
         import importlib
 
         try:
@@ -87,5 +89,5 @@ __all__ = [
     "activations", "backend", "callbacks", "config", "constraints", "datasets", "device",
     "distribution", "dtype_policies", "initializers", "layers", "legacy", "losses", "metrics",
     "mixed_precision", "models", "name_scope", "ops", "optimizers", "preprocessing", "random",
-    "regularizers", "remat", "saving", "tree", "utils", "version",
+    "regularizers", "remat", "saving", "tree", "utils", "version", "visualization", "wrappers",
 ]

@@ -252,3 +252,17 @@ def test_train_and_test_on_batch_use_the_overridden_steps(data):
     assert model.optimizer.iterations == 1
     after = model.test_on_batch(x, y, return_dict=True)
     assert after["loss"] < before
+
+
+def test_frozen_weights_add_no_regularization_penalty():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((3,))
+    frozen = layers.Dense(2, kernel_regularizer=keras.regularizers.L2(1.0), name="frozen")
+    model = keras.Model(inputs, frozen(inputs))
+    assert len(model.losses) == 1
+    frozen.trainable = False
+    assert model.losses == []  # as Keras: only trainable weights are regularized
+    _, _, losses = model.stateless_call(model.trainable_variables,
+                                        model.non_trainable_variables,
+                                        np.ones((1, 3), "float32"), return_losses=True)
+    assert losses == []

@@ -435,3 +435,18 @@ def test_clone_model_lambda_and_subclassed_error():
     np.testing.assert_allclose(_out(c, _x(1, 2)), _x(1, 2) * 2.0)
     with pytest.raises(ValueError, match="Functional or Sequential"):
         clone_model(layers.Dense(2))
+
+
+def test_builtin_functions_serialize_as_keras_3_writes_them():
+    from jkeras.saving import deserialize_keras_object, serialize_keras_object
+
+    for fn, name in ((jkeras.losses.mean_squared_error, "mean_squared_error"),
+                     (jkeras.activations.relu, "relu")):
+        config = serialize_keras_object(fn)
+        assert config == {"module": "builtins", "class_name": "function", "config": name,
+                          "registered_name": "function"}
+        assert deserialize_keras_object(config) is fn
+    # the form jkeras wrote before still loads
+    old = {"module": "keras.losses", "class_name": "function", "config": "mean_squared_error",
+           "registered_name": "mean_squared_error"}
+    assert deserialize_keras_object(old) is jkeras.losses.mean_squared_error

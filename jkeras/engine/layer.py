@@ -331,7 +331,7 @@ class Layer(Operation):
         out = list(self._losses)
         for layer in self._sublayers:
             out.extend(layer._losses)
-        for v in self.weights:
+        for v in self.trainable_weights:  # as Keras: frozen weights add no penalty
             if v.regularizer is not None:
                 out.append(v.regularizer(v.value))
         return out

@@ -17,8 +17,9 @@ def stateless_call(layer, variables: list, values: list, inputs, training=False,
     with StatelessScope(mapping, rng=rng) as s:
         outputs = layer(inputs, training=training, **kwargs)
         losses = list(s.losses)
+        trainable = {id(v) for v in layer.trainable_weights}  # frozen weights: no penalty
         for v in variables:
-            if v.regularizer is not None:
+            if v.regularizer is not None and id(v) in trainable:
                 losses.append(v.regularizer(v.value))
     new_values = [s.updates.get(id(v), val) for v, val in zip(variables, values)]
     return outputs, new_values, losses
@@ -54,7 +55,7 @@ def layer_stateless_call(layer, trainable_variables, non_trainable_variables, ar
         losses = []
         if return_losses:
             losses = list(s.losses)
-            for v in variables:
+            for v in tvars:  # as Keras: frozen weights add no penalty
                 if v.regularizer is not None:
                     losses.append(v.regularizer(v.value))
     new_ntv = [s.updates.get(id(v), x) for v, x in zip(ntvars, ntv)]

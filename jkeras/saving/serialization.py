@@ -162,9 +162,9 @@ def serialize_function(fn) -> Any:
                 "config": name, "registered_name": reg.get_registered_name(fn)}
     for kind in ("activation", "loss", "metric", "op"):
         if name and registry.builtin_function(kind, name) is fn:
-            module = registry.KERAS_MODULE[kind] if kind != "op" else "keras.ops"
-            return {"module": module, "class_name": "function", "config": name,
-                    "registered_name": name}
+            # Keras 3.15's form for its own functions (it refuses others)
+            return {"module": "builtins", "class_name": "function", "config": name,
+                    "registered_name": "function"}
     module = getattr(fn, "__module__", None)
     return {"module": None if module == "__main__" else module, "class_name": "function",
             "config": name, "registered_name": name}

@@ -129,8 +129,9 @@ def forward(model, variables, values, inputs, training, rng, with_masks=False):
         else:
             outputs = model(inputs, training=training)
         losses = list(scope.losses)
+        trainable = {id(v) for v in model.trainable_weights}  # frozen weights: no penalty
         for v in variables:
-            if v.regularizer is not None:
+            if v.regularizer is not None and id(v) in trainable:
                 losses.append(v.regularizer(v.value))
     new_values = [scope.updates.get(id(v), val) for v, val in zip(variables, values)]
     return outputs, masks, new_values, losses, scope.rng

@@ -312,3 +312,16 @@ def test_mha_loads_weights_saved_under_private_sublayer_names(tmp_path, rng):
         old, custom_objects={"MultiHeadAttention": MultiHeadAttention})
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+def test_mha_kernels_use_keras_fans():
+    """Keras's EinsumDense projections: glorot fans from the kernel's input and output
+    axes (query (dim, heads, key_dim): fan_in dim, fan_out heads * key_dim)."""
+
+
+    layer = jkeras.layers.MultiHeadAttention(num_heads=4, key_dim=16)
+    q = jkeras.Input((5, 64))
+    layer(q, q)
+    expected = np.sqrt(2.0 / (64 + 64))  # glorot uniform: std = sqrt(2 / (fan_in + fan_out))
+    for kernel in (layer.query_dense.kernel, layer.output_dense.kernel):
+        assert abs(float(np.std(kernel.numpy())) / expected - 1.0) < 0.06

@@ -13,6 +13,7 @@ from jkeras import constraints, initializers, regularizers
 from jkeras.engine.layer import Layer
 from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.layers.core import apply_dropout
+from jkeras.layers.einsum_dense import fan_aware_initializer
 
 
 def _mask_penalty(dtype) -> float:
@@ -426,10 +427,14 @@ class MultiHeadAttention(Layer):
             out = (out,)
         self._out_dims = tuple(out)
 
-        def proj(name, kernel_shape, bias_shape):
+        def proj(name, kernel_shape, bias_shape, n_input_axes=1):
+            # fans from the kernel's input and output axes, as Keras's EinsumDense gives
+            init = fan_aware_initializer(
+                self.kernel_initializer, tuple(range(n_input_axes)),
+                tuple(range(n_input_axes, len(kernel_shape))))
             layer = _Projection(
                 kernel_shape, bias_shape if self.use_bias else None,
-                self.kernel_initializer, self.bias_initializer, self.kernel_regularizer,
+                init, self.bias_initializer, self.kernel_regularizer,
                 self.bias_regularizer, self.kernel_constraint, self.bias_constraint,
                 name=name, dtype=self.dtype_policy,
             )
@@ -445,7 +450,7 @@ class MultiHeadAttention(Layer):
             self._gate_dense = proj("gate", (int(query_shape[-1]), n, vd), (n, vd))
         self.value_dense = proj("value", (int(value_shape[-1]), n, vd), (n, vd))
         self.output_dense = proj("attention_output", (n, vd, *self._out_dims),
-                                  self._out_dims)
+                                  self._out_dims, n_input_axes=2)
         self.built = True
 
     def get_build_config(self) -> dict:

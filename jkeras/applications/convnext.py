@@ -45,6 +45,7 @@ class LayerScale(Layer):
     values, initialized to `init_values`); Keras's class name and config."""
 
     _batch_independent = True
+    _keras_module = "keras.src.applications.convnext"  # where Keras defines it
 
     def __init__(self, init_values, projection_dim, **kwargs):
         super().__init__(**kwargs)

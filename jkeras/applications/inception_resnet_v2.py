@@ -27,6 +27,7 @@ class CustomScaleLayer(Layer):
     class name and config)."""
 
     _batch_independent = True
+    _keras_module = "keras.src.applications.inception_resnet_v2"  # where Keras defines it
 
     def __init__(self, scale, **kwargs):
         super().__init__(**kwargs)

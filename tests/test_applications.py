@@ -4,6 +4,7 @@ of the weights' names and shapes in order (the order Keras's weight files load i
 
 import hashlib
 
+import numpy as np
 import pytest
 
 import jkeras
@@ -75,11 +76,11 @@ def build():
     in the fresh Keras session the digests were taken in)."""
     cache = {}
 
-    def get(name, **kwargs):
-        key = (name, tuple(sorted(kwargs.items())))
+    def get(function, **kwargs):
+        key = (function, tuple(sorted(kwargs.items())))
         if key not in cache:
             jkeras.backend.clear_session()
-            cache[key] = getattr(apps, name)(weights=None, **kwargs)
+            cache[key] = getattr(apps, function)(weights=None, **kwargs)
         return cache[key]
 
     return get
@@ -129,3 +130,128 @@ def test_every_keras_name_is_exported():
         mod = getattr(apps, module)
         assert callable(mod.preprocess_input) and callable(mod.decode_predictions)
     assert apps.resnet50.ResNet50 is apps.resnet.ResNet50 is apps.ResNet50
+
+
+# Other arguments, against Keras 3.15.1 (weights=None): function, arguments,
+# count_params(), model name, output shape.
+KERAS_VARIANTS = {
+    "ResNet50V2_notop_max_64": ("ResNet50V2", dict(include_top=False, pooling="max",
+                                input_shape=(64, 64, 3)), 23564800, "resnet50v2", (None, 2048)),
+    "VGG16_notop_avg_32": ("VGG16", dict(include_top=False, pooling="avg",
+                           input_shape=(32, 32, 3)), 14714688, "vgg16", (None, 512)),
+    "MobileNet_a025_128": ("MobileNet", dict(alpha=0.25, input_shape=(128, 128, 3)), 475544,
+                           "mobilenet_0.25_128", (None, 1000)),
+    "MobileNet_a05_dm2_notop_avg": ("MobileNet", dict(alpha=0.5, depth_multiplier=2,
+                                    include_top=False, pooling="avg"), 1646672,
+                                    "mobilenet_0.50_None", (None, 512)),
+    "MobileNetV2_a035_96": ("MobileNetV2", dict(alpha=0.35, input_shape=(96, 96, 3)), 1691208,
+                            "mobilenetv2_0.35_96", (None, 1000)),
+    "MobileNetV2_a13_notop_max": ("MobileNetV2", dict(alpha=1.3, include_top=False,
+                                  pooling="max"), 3766048, "mobilenetv2_1.30_None",
+                                  (None, 1664)),
+    "MobileNetV3Small_min": ("MobileNetV3Small", dict(minimalistic=True), 2056848,
+                             "MobileNetV3Small", (None, 1000)),
+    "MobileNetV3Small_a075_notop_avg_nopre_32": (
+        "MobileNetV3Small", dict(alpha=0.75, include_top=False, pooling="avg",
+                                 include_preprocessing=False, input_shape=(32, 32, 3)),
+        583160, "MobileNetV3Small", (None, 432)),
+    "MobileNetV3Large_min_notop": ("MobileNetV3Large", dict(minimalistic=True,
+                                   include_top=False), 1437608, "MobileNetV3Large",
+                                   (None, None, None, 960)),
+    "EfficientNetV2B1_1ch_notop": ("EfficientNetV2B1", dict(include_top=False,
+                                   input_shape=(64, 64, 1)), 6930548, "efficientnetv2-b1",
+                                   (None, 2, 2, 1280)),
+    "ConvNeXtTiny_notop_1ch_32": ("ConvNeXtTiny", dict(include_top=False, pooling="max",
+                                  input_shape=(32, 32, 1)), 27817056, "convnext_tiny",
+                                  (None, 768)),
+    "ResNet101_c10_sigmoid": ("ResNet101", dict(classes=10, classifier_activation="sigmoid"),
+                              42678666, "resnet101", (None, 10)),
+    "Xception_notop_71": ("Xception", dict(include_top=False, input_shape=(71, 71, 3)),
+                          20861480, "xception", (None, 3, 3, 2048)),
+    "InceptionResNetV2_notop_avg_75": ("InceptionResNetV2", dict(
+        include_top=False, pooling="avg", input_shape=(75, 75, 3)), 54336736,
+        "inception_resnet_v2", (None, 1536)),
+    "MobileNetV3Large_a125_224": ("MobileNetV3Large", dict(alpha=1.25,
+                                  input_shape=(224, 224, 3)), 8286760, "MobileNetV3Large",
+                                  (None, 1000)),
+    "NASNetMobile_notop_64": ("NASNetMobile", dict(include_top=False, input_shape=(64, 64, 3)),
+                              4269716, "nasnet_mobile", (None, 2, 2, 1056)),
+    "NASNetLarge_notop_96": ("NASNetLarge", dict(include_top=False, input_shape=(96, 96, 3)),
+                             84916818, "nasnet_large", (None, 3, 3, 4032)),
+    "EfficientNetB0_notop_avg": ("EfficientNetB0", dict(include_top=False, pooling="avg"),
+                                 4049571, "efficientnetb0", (None, 1280)),
+    "EfficientNetV2B0_nopre_notop": ("EfficientNetV2B0", dict(include_preprocessing=False,
+                                     include_top=False), 5919312, "efficientnetv2-b0",
+                                     (None, None, None, 1280)),
+    "ConvNeXtSmall_c10_named": ("ConvNeXtSmall", dict(classes=10, name="my_convnext"),
+                                49462378, "my_convnext", (None, 10)),
+    "DenseNet121_notop_max_32": ("DenseNet121", dict(include_top=False, pooling="max",
+                                 input_shape=(32, 32, 3)), 7037504, "densenet121",
+                                 (None, 1024)),
+}
+FAST_VARIANTS = {"ResNet50V2_notop_max_64", "VGG16_notop_avg_32", "MobileNet_a025_128",
+                 "MobileNet_a05_dm2_notop_avg", "MobileNetV2_a035_96",
+                 "MobileNetV2_a13_notop_max", "MobileNetV3Small_min",
+                 "MobileNetV3Small_a075_notop_avg_nopre_32", "MobileNetV3Large_min_notop",
+                 "EfficientNetV2B1_1ch_notop", "ConvNeXtTiny_notop_1ch_32"}
+
+
+@pytest.mark.parametrize("variant", [
+    v if v in FAST_VARIANTS else pytest.param(v, marks=pytest.mark.slow)
+    for v in sorted(KERAS_VARIANTS)])
+def test_arguments_match_keras(build, variant):
+    name, kwargs, params, model_name, output_shape = KERAS_VARIANTS[variant]
+    model = build(name, **kwargs)
+    assert model.count_params() == params
+    assert model.name == model_name
+    assert tuple(model.output_shape) == output_shape
+    if "classifier_activation" in kwargs:
+        activation = model.layers[-1].activation
+        assert activation is jkeras.activations.get(kwargs["classifier_activation"])
+
+
+def test_input_tensor_becomes_part_of_the_model():
+    image = jkeras.Input((None, None, 3), dtype="uint8")
+    scaled = jkeras.layers.Rescaling(1.0)(image)
+    model = apps.MobileNet(alpha=0.25, include_top=False, weights=None, input_tensor=scaled,
+                           pooling="avg")
+    assert model.inputs[0] is image  # the model starts at the tensor's source input
+    assert tuple(model.output_shape) == (None, 256)
+    assert isinstance(model.layers[1], jkeras.layers.Rescaling)
+    with pytest.raises(ValueError, match="input_tensor must be a symbolic tensor"):
+        apps.MobileNet(weights=None, input_tensor=np.zeros((1, 32, 32, 3)))
+    with pytest.raises(ValueError, match="does not match input_shape"):
+        apps.MobileNetV2(weights=None, input_tensor=jkeras.Input((96, 96, 3)),
+                         input_shape=(128, 128, 3))
+
+
+def test_channels_first_builds_the_same_weights():
+    previous = jkeras.backend.image_data_format()
+    jkeras.backend.set_image_data_format("channels_first")
+    try:
+        model = apps.MobileNet(alpha=0.25, weights=None, input_shape=(3, 128, 128))
+        assert model.count_params() == KERAS_VARIANTS["MobileNet_a025_128"][2]
+        assert tuple(model.get_layer("conv_pw_13_bn").gamma.shape) == (256,)
+        with pytest.raises(ValueError, match="supports only the channels_last"):
+            apps.DenseNet121(weights=None)
+    finally:
+        jkeras.backend.set_image_data_format(previous)
+
+
+def test_argument_errors():
+    with pytest.raises(ValueError, match="pooling must be None, 'avg' or 'max'"):
+        apps.ResNet50(weights=None, include_top=False, pooling="mean")
+    with pytest.raises(ValueError, match="at least 32x32"):
+        apps.ResNet50(weights=None, include_top=False, input_shape=(16, 16, 3))
+    with pytest.raises(ValueError, match="at least 71x71"):
+        apps.Xception(weights=None, include_top=False, input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="fully known input_shape"):
+        apps.ResNet50(weights=None, input_shape=(None, None, 3))
+    with pytest.raises(ValueError, match="tuple of 3 integers"):
+        apps.VGG16(weights=None, include_top=False, input_shape=(32, 32))
+    with pytest.raises(ValueError, match="classes must be a positive integer"):
+        apps.VGG16(weights=None, classes=0)
+    with pytest.raises(ValueError, match="image size must be known"):
+        apps.NASNetLarge(weights=None, include_top=False)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        apps.MobileNetV3Small(weights=None, input_shape=(16, 16, 3))

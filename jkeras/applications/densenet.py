@@ -82,10 +82,7 @@ def _densenet(owner: str, blocks: tuple[int, int, int, int], weights_name: str, 
             x = transition_block(x, 0.5, name=f"pool{stage}")
     x = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if build.include_top:
-        x = build.classifier(x, classifier_activation)
-    else:
-        x = build.pool(x)
+    x = build.top(x, classifier_activation)
     return build.model(image, x, name)
 
 

@@ -104,6 +104,25 @@ def mbconv_block(inputs, axis: int, activation: str, drop_rate: float, name: str
     return x
 
 
+def efficientnet_top(build, x, filters: int, axis: int, activation: str, dropout_rate: float,
+                     classifier_activation, bn_momentum: float = 0.99, **dense_kwargs):
+    """The last 1x1 convolution (batch-normalized, activated), then the classifier
+    (average pooling, dropout, Dense) or the pooling."""
+    from jkeras import layers
+
+    x = layers.Conv2D(filters, 1, padding="same", use_bias=False,
+                      kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
+    x = layers.BatchNormalization(axis=axis, momentum=bn_momentum, name="top_bn")(x)
+    x = layers.Activation(activation, name="top_activation")(x)
+    if not build.include_top:
+        return build.pool(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if dropout_rate > 0:
+        x = layers.Dropout(dropout_rate, name="top_dropout")(x)
+    return build.predictions(x, classifier_activation,
+                             kernel_initializer=DENSE_KERNEL_INITIALIZER, **dense_kwargs)
+
+
 def round_filters(filters: float, width_coefficient: float, divisor: int = 8) -> int:
     """Filters scaled by the width coefficient, rounded to a multiple of `divisor`
     (never more than 10% below the scaled value)."""
@@ -150,18 +169,8 @@ def _efficientnet(variant: str, include_top, weights, input_tensor, input_shape,
                              f"block{i + 1}{chr(j + 97)}_", f_in if j == 0 else f_out, f_out,
                              kernel, stride if j == 0 else 1, expand)
             b += 1
-    x = layers.Conv2D(round_filters(1280, width), 1, padding="same", use_bias=False,
-                      kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
-    x = layers.BatchNormalization(axis=axis, name="top_bn")(x)
-    x = layers.Activation(activation, name="top_activation")(x)
-    if build.include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        x = build.predictions(x, classifier_activation,
-                                   kernel_initializer=DENSE_KERNEL_INITIALIZER)
-    else:
-        x = build.pool(x)
+    x = efficientnet_top(build, x, round_filters(1280, width), axis, activation, dropout_rate,
+                         classifier_activation)
     return build.model(image, x, name)
 
 

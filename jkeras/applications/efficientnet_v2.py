@@ -10,7 +10,7 @@ import math
 from jkeras.applications.builder import ApplicationBuild
 from jkeras.applications.efficientnet import (
     CONV_KERNEL_INITIALIZER,
-    DENSE_KERNEL_INITIALIZER,
+    efficientnet_top,
     residual,
     squeeze_excite,
 )
@@ -142,18 +142,9 @@ def _efficientnet_v2(variant: str, include_top, weights, input_tensor, input_sha
                        stride if j == 0 else 1, drop_connect_rate * b / total,
                        f"block{i + 1}{chr(j + 97)}_")
             b += 1
-    x = _conv(round_filters(1280, width), 1, 1, "top_conv")(x)
-    x = _bn_act(x, axis, "top_bn", "top_activation")
-    if build.include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        x = build.predictions(x, classifier_activation,
-                              kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                              bias_initializer={"class_name": "Constant",
-                                                "config": {"value": 0.0}})
-    else:
-        x = build.pool(x)
+    x = efficientnet_top(build, x, round_filters(1280, width), axis, _ACTIVATION, dropout_rate,
+                         classifier_activation, bn_momentum=_BN_MOMENTUM,
+                         bias_initializer={"class_name": "Constant", "config": {"value": 0.0}})
     return build.model(image, x, name)
 
 

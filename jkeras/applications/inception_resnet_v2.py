@@ -147,10 +147,7 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None,  
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
 
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
-    if build.include_top:
-        x = build.classifier(x, classifier_activation)
-    else:
-        x = build.pool(x, avg_name=None, max_name=None)
+    x = build.top(x, classifier_activation, pool_names=(None, None))
     return build.model(image, x, name)
 
 

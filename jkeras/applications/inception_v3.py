@@ -126,10 +126,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None,  # noqa
 
     for i in range(2):
         x = _block_8(x, axis, i)
-    if build.include_top:
-        x = build.classifier(x, classifier_activation)
-    else:
-        x = build.pool(x, avg_name=None, max_name=None)
+    x = build.top(x, classifier_activation, pool_names=(None, None))
     return build.model(image, x, name)
 
 

@@ -28,6 +28,19 @@ def square_pretrained_size(input_shape, channels_first: bool, sizes) -> int:
     return rows if rows == cols and rows in sizes else 224
 
 
+def pretrained_rows(build: ApplicationBuild, sizes) -> int | None:
+    """The image rows the model is named after; with ImageNet weights, the rows of
+    the pretrained file to load (224, with a warning, for sizes without one)."""
+    shape = build.input_shape
+    rows, cols = (shape[1], shape[2]) if build.channel_axis == 1 else shape[:2]
+    if build.weights == "imagenet" and (rows != cols or rows not in sizes):
+        warnings.warn(
+            f"{build.owner}: input_shape is undefined, not square, or not one of {sizes}; "
+            f"loading the weights for 224x224 inputs.", stacklevel=3)
+        return 224
+    return rows
+
+
 def _depthwise_block(build, x, filters: int, alpha: float, depth_multiplier: int,
                      stride: int, block_id: int):
     from jkeras import layers
@@ -64,8 +77,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3,  # 
     build = ApplicationBuild(owner, weights=weights, include_top=include_top, classes=classes,
                              pooling=pooling, input_tensor=input_tensor,
                              input_shape=input_shape, default_size=default_size)
-    shape = build.input_shape
-    rows, cols = (shape[1], shape[2]) if channels_first else shape[:2]
+    rows = pretrained_rows(build, _PRETRAINED_SIZES)
     if build.weights == "imagenet":
         if depth_multiplier != 1:
             raise ValueError(
@@ -77,12 +89,6 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3,  # 
                 f"{owner}: ImageNet weights exist only for alpha in (0.25, 0.5, 0.75, 1.0); "
                 f"got {alpha!r}."
             )
-        if rows != cols or rows not in _PRETRAINED_SIZES:
-            rows = 224
-            warnings.warn(
-                f"{owner}: input_shape is undefined, not square, or not one of "
-                f"{_PRETRAINED_SIZES}; loading the weights for 224x224 inputs.",
-                stacklevel=2)
         suffix = "" if build.include_top else "_no_top"
         build.use_imagenet_file(keras_file(
             "mobilenet", f"mobilenet_{_ALPHA_TEXT[alpha]}_{rows}_tf{suffix}.h5"))

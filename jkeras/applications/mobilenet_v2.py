@@ -4,12 +4,10 @@ shape allows), widths scaled by `alpha`."""
 
 from __future__ import annotations
 
-import warnings
-
 from jkeras.applications.builder import ApplicationBuild
 from jkeras.applications.imagenet_utils import correct_pad, decode_predictions
 from jkeras.applications.imagenet_utils import preprocess_input as _imagenet_preprocess
-from jkeras.applications.mobilenet import square_pretrained_size
+from jkeras.applications.mobilenet import pretrained_rows, square_pretrained_size
 from jkeras.applications.weight_files import keras_file
 
 __all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]
@@ -113,20 +111,13 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     build = ApplicationBuild(owner, weights=weights, include_top=include_top, classes=classes,
                              pooling=pooling, input_tensor=input_tensor,
                              input_shape=input_shape, default_size=default_size)
-    shape = build.input_shape
-    rows, cols = (shape[1], shape[2]) if channels_first else shape[:2]
+    rows = pretrained_rows(build, _PRETRAINED_SIZES)
     if build.weights == "imagenet":
         if alpha not in _PRETRAINED_ALPHAS:
             raise ValueError(
                 f"{owner}: ImageNet weights exist only for alpha in {_PRETRAINED_ALPHAS}; "
                 f"got {alpha!r}."
             )
-        if rows != cols or rows not in _PRETRAINED_SIZES:
-            rows = 224
-            warnings.warn(
-                f"{owner}: input_shape is undefined, not square, or not one of "
-                f"{_PRETRAINED_SIZES}; loading the weights for 224x224 inputs.",
-                stacklevel=2)
         suffix = "" if build.include_top else "_no_top"
         build.use_imagenet_file(keras_file(
             "mobilenet_v2",
@@ -143,10 +134,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     x = layers.Conv2D(last, kernel_size=1, use_bias=False, name="Conv_1")(x)
     x = layers.BatchNormalization(axis=axis, name="Conv_1_bn", **_BN)(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    if build.include_top:
-        x = build.classifier(x, classifier_activation, pool_name=None)
-    else:
-        x = build.pool(x, avg_name=None, max_name=None)
+    x = build.top(x, classifier_activation, top_pool=None, pool_names=(None, None))
     if name is None:
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"
     return build.model(image, x, name)

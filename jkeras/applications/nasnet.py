@@ -196,10 +196,7 @@ def _nasnet(owner: str, input_shape, penultimate_filters: int, num_blocks: int,
         for i in range(first, first + num_blocks):
             x, p = _normal_cell(x, p, width, f"{i}")
     x = _relu(x)
-    if build.include_top:
-        x = build.classifier(x, classifier_activation, pool_name=None)
-    else:
-        x = build.pool(x, avg_name=None, max_name=None)
+    x = build.top(x, classifier_activation, top_pool=None, pool_names=(None, None))
     return build.model(image, x, name)
 
 

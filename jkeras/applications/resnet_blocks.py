@@ -121,8 +121,22 @@ def build_resnet(owner: str, blocks: tuple[int, int, int, int], preact: bool, we
     if preact:
         x = _batch_norm(build, "post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if build.include_top:
-        x = build.classifier(x, classifier_activation)
-    else:
-        x = build.pool(x)
+    x = build.top(x, classifier_activation)
     return build.model(image, x, name)
+
+
+def resnet_function(public_name: str, blocks: tuple[int, int, int, int], preact: bool,
+                    doc: str):
+    """A Keras ResNet model function (Keras's signature; default name the lower-case
+    public name)."""
+    weights_name = public_name.lower()
+
+    def model(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+              pooling=None, classes=1000, classifier_activation="softmax", name=weights_name):
+        return build_resnet(public_name, blocks, preact, weights_name, include_top, weights,
+                            input_tensor, input_shape, pooling, classes, classifier_activation,
+                            name)
+
+    model.__name__ = model.__qualname__ = public_name
+    model.__doc__ = doc
+    return model

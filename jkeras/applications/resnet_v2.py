@@ -5,45 +5,25 @@ from __future__ import annotations
 
 from jkeras.applications.imagenet_utils import decode_predictions
 from jkeras.applications.imagenet_utils import preprocess_input as _imagenet_preprocess
-from jkeras.applications.resnet_blocks import build_resnet
+from jkeras.applications.resnet_blocks import resnet_function
 
 __all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2", "decode_predictions",
            "preprocess_input"]
 
-_DOC = """
+_DOC = """{name}: stages of {blocks} pre-activation bottleneck blocks.
 
     Default input 224x224 (at least 32x32 without the top); preprocess inputs with
     `resnet_v2.preprocess_input` (scales to [-1, 1]).
 """
 
-
-def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None,  # noqa: N802
-               input_shape=None, pooling=None, classes=1000, classifier_activation="softmax",
-               name="resnet50v2"):
-    return build_resnet("ResNet50V2", (3, 4, 6, 3), True, "resnet50v2", include_top, weights,
-                        input_tensor, input_shape, pooling, classes, classifier_activation,
-                        name)
-
-
-def ResNet101V2(include_top=True, weights="imagenet", input_tensor=None,  # noqa: N802
-                input_shape=None, pooling=None, classes=1000,
-                classifier_activation="softmax", name="resnet101v2"):
-    return build_resnet("ResNet101V2", (3, 4, 23, 3), True, "resnet101v2", include_top,
-                        weights, input_tensor, input_shape, pooling, classes,
-                        classifier_activation, name)
-
-
-def ResNet152V2(include_top=True, weights="imagenet", input_tensor=None,  # noqa: N802
-                input_shape=None, pooling=None, classes=1000,
-                classifier_activation="softmax", name="resnet152v2"):
-    return build_resnet("ResNet152V2", (3, 8, 36, 3), True, "resnet152v2", include_top,
-                        weights, input_tensor, input_shape, pooling, classes,
-                        classifier_activation, name)
-
-
-ResNet50V2.__doc__ = "ResNet50V2: stages of 3, 4, 6, 3 pre-activation blocks." + _DOC
-ResNet101V2.__doc__ = "ResNet101V2: stages of 3, 4, 23, 3 pre-activation blocks." + _DOC
-ResNet152V2.__doc__ = "ResNet152V2: stages of 3, 8, 36, 3 pre-activation blocks." + _DOC
+ResNet50V2 = resnet_function("ResNet50V2", (3, 4, 6, 3), True,
+                             _DOC.format(name="ResNet50V2", blocks="3, 4, 6, 3"))
+ResNet101V2 = resnet_function("ResNet101V2", (3, 4, 23, 3), True,
+                              _DOC.format(name="ResNet101V2", blocks="3, 4, 23, 3"))
+ResNet152V2 = resnet_function("ResNet152V2", (3, 8, 36, 3), True,
+                              _DOC.format(name="ResNet152V2", blocks="3, 8, 36, 3"))
+for _model in (ResNet50V2, ResNet101V2, ResNet152V2):
+    _model.__module__ = __name__
 
 
 def preprocess_input(x, data_format=None):

@@ -83,10 +83,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None,  # noqa: N
     for i, filters in ((1, 1536), (2, 2048)):
         x = _sepconv_bn(build, x, filters, f"block14_sepconv{i}")
         x = layers.Activation("relu", name=f"block14_sepconv{i}_act")(x)
-    if build.include_top:
-        x = build.classifier(x, classifier_activation)
-    else:
-        x = build.pool(x, avg_name=None, max_name=None)
+    x = build.top(x, classifier_activation, pool_names=(None, None))
     return build.model(image, x, name)
 
 

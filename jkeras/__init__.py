@@ -14,6 +14,7 @@ _xla_flags.apply_cpu_tuning()
 
 from jkeras import (  # noqa: E402
     activations,
+    applications,
     backend,
     callbacks,
     config,
@@ -71,7 +72,7 @@ def version() -> str:
 
 def __getattr__(name: str):
     # Modules that pull in optional parts are imported when first used.
-    if name in ("applications", "compat", "distillation"):
+    if name in ("compat", "distillation"):
         import importlib
 
         try:
@@ -86,8 +87,8 @@ __all__ = [
     "DTypePolicy", "FloatDTypePolicy", "Function", "Initializer", "Input", "InputLayer",
     "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer",
     "Regularizer", "RematScope", "Sequential", "StatelessScope", "SymbolicScope", "Variable",
-    "activations", "backend", "callbacks", "config", "constraints", "datasets", "device",
-    "distribution", "dtype_policies", "initializers", "layers", "legacy", "losses", "metrics",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets",
+    "device", "distribution", "dtype_policies", "initializers", "layers", "legacy", "losses", "metrics",
     "mixed_precision", "models", "name_scope", "ops", "optimizers", "preprocessing", "random",
     "regularizers", "remat", "saving", "tree", "utils", "version", "visualization", "wrappers",
 ]

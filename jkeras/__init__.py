@@ -88,7 +88,8 @@ __all__ = [
     "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer",
     "Regularizer", "RematScope", "Sequential", "StatelessScope", "SymbolicScope", "Variable",
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets",
-    "device", "distribution", "dtype_policies", "initializers", "layers", "legacy", "losses", "metrics",
-    "mixed_precision", "models", "name_scope", "ops", "optimizers", "preprocessing", "random",
-    "regularizers", "remat", "saving", "tree", "utils", "version", "visualization", "wrappers",
+    "device", "distribution", "dtype_policies", "initializers", "layers", "legacy", "losses",
+    "metrics", "mixed_precision", "models", "name_scope", "ops", "optimizers", "preprocessing",
+    "random", "regularizers", "remat", "saving", "tree", "utils", "version", "visualization",
+    "wrappers",
 ]

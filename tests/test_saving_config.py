@@ -450,3 +450,22 @@ def test_builtin_functions_serialize_as_keras_3_writes_them():
     old = {"module": "keras.losses", "class_name": "function", "config": "mean_squared_error",
            "registered_name": "mean_squared_error"}
     assert deserialize_keras_object(old) is jkeras.losses.mean_squared_error
+
+
+def test_application_layers_load_from_keras_files(tmp_path):
+    """The custom layers of the applications (ConvNeXt's LayerScale,
+    InceptionResNetV2's CustomScaleLayer) are found by name when a file is loaded."""
+    from jkeras.applications.convnext import LayerScale
+    from jkeras.applications.inception_resnet_v2 import CustomScaleLayer
+
+    inputs = jkeras.Input((4,))
+    scaled = LayerScale(0.5, 4)(inputs)
+    out = CustomScaleLayer(0.1)([inputs, scaled])
+    model = jkeras.Model(inputs, out)
+    config = model.get_config()
+    modules = {layer["class_name"]: layer["module"] for layer in config["layers"]}
+    assert modules["LayerScale"] == "keras.src.applications.convnext"
+    model.save(tmp_path / "app_layers.keras")
+    loaded = jkeras.models.load_model(tmp_path / "app_layers.keras")
+    x = np.arange(8, dtype="float32").reshape(2, 4)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), x + 0.1 * 0.5 * x, rtol=1e-6)

@@ -22,7 +22,8 @@ KINDS = ("layer", "initializer", "regularizer", "constraint", "activation", "opt
 _KIND_MODULES = {
     "layer": ("jkeras.layers", "jkeras.models", "jkeras.engine.functional",
               "jkeras.engine.sequential", "jkeras.engine.input_layer",
-              "jkeras.utils.feature_space", "jkeras.distillation"),
+              "jkeras.utils.feature_space", "jkeras.distillation",
+              "jkeras.applications.convnext", "jkeras.applications.inception_resnet_v2"),
     "initializer": ("jkeras.initializers",),
     "regularizer": ("jkeras.regularizers",),
     "constraint": ("jkeras.constraints",),
@@ -40,6 +41,7 @@ _MODULE_KINDS = {
     "regularizers": "regularizer", "constraints": "constraint", "activations": "activation",
     "optimizers": "optimizer", "losses": "loss", "metrics": "metric", "ops": "op",
     "dtype_policies": "dtype_policy", "mixed_precision": "dtype_policy",
+    "applications": "layer", "distillation": "layer",
 }
 
 # Keras module written for jkeras builtins of each kind

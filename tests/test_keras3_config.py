@@ -317,3 +317,17 @@ def test_a_layer_passed_where_a_tensor_is_expected_is_named():
             keras.layers.merge([x, conv], mode="sum")
     with pytest.raises(TypeError, match="Call that layer on a tensor first"):
         keras.layers.Dense(2)(conv)
+
+
+def test_readme_alias_line_works_in_a_fresh_process():
+    """`import jkeras; jkeras.compat.install_keras_alias()` (the README's line), then
+    Keras module paths import through the alias."""
+    import subprocess
+    import sys
+
+    code = ("import jkeras; jkeras.compat.install_keras_alias(); import keras.datasets.mnist; "
+            "import keras; print(keras.datasets.mnist.__name__, keras.Model is jkeras.Model)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["keras.datasets.mnist", "True"]

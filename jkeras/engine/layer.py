@@ -22,6 +22,17 @@ from jkeras.backend import scope as _scope
 from jkeras.backend.keras_tensor import KerasTensor, any_symbolic
 from jkeras.backend.remat import current_remat_scope
 from jkeras.engine.input_spec import assert_input_compatibility
+from jkeras.engine.layer_inputs import (  # noqa: F401  (shapes_of: also for other modules)
+    _array_masks_of,
+    _check_not_operations,
+    _check_string_inputs,
+    _dtypes_of,
+    _first_dtype,
+    _masks_of,
+    _specs_from_shapes,
+    shapes_of,
+)
+from jkeras.engine.layer_nodes import NodeAccessors
 from jkeras.engine.remat_call import remat_call
 from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.engine.stateless import layer_stateless_call
@@ -37,23 +48,6 @@ _BASE_KWARGS = (
 )
 
 
-def _shape_of(x):
-    if isinstance(x, KerasTensor):
-        return x.shape
-    if hasattr(x, "shape"):
-        return tuple(x.shape)
-    return None
-
-
-def shapes_of(structure):
-    """The shape structure of a nested input structure (tuple per tensor)."""
-    if isinstance(structure, (list, tuple)) and not hasattr(structure, "shape"):
-        return [shapes_of(s) for s in structure]
-    if isinstance(structure, dict):
-        return {k: shapes_of(v) for k, v in structure.items()}
-    return _shape_of(structure)
-
-
 def _call_accepts(fn, name: str) -> bool:
     try:
         params = inspect.signature(fn).parameters
@@ -62,7 +56,7 @@ def _call_accepts(fn, name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-class Layer(Operation):
+class Layer(NodeAccessors, Operation):
     """Base layer. Subclasses implement `build` (optional) and `call`."""
 
     # With `compute_output_shape`, outputs take the input dtype (True) or the
@@ -517,99 +511,6 @@ class Layer(Operation):
         return layer_stateless_call(self, trainable_variables, non_trainable_variables, args,
                                     kwargs, return_losses)
 
-    # nodes ----------------------------------------------------------------------
-    @property
-    def inbound_nodes(self) -> list[Node]:
-        return self._inbound_nodes
-
-    @property
-    def outbound_nodes(self) -> list[Node]:
-        return self._outbound_nodes
-
-    def _node_attr(self, attr: str, node_index: int, what: str):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has never been called and thus has no defined {what}."
-            )
-        if not 0 <= node_index < len(self._inbound_nodes) and not (
-            -len(self._inbound_nodes) <= node_index < 0
-        ):
-            raise ValueError(
-                f"Asked for the {what} at node {node_index} of layer '{self.name}', but the "
-                f"layer has only {len(self._inbound_nodes)} inbound node(s)."
-            )
-        node = self._inbound_nodes[node_index]
-        if attr == "input":
-            return node.input_structure
-        if attr == "output":
-            outs = node.output_tensors
-            return outs[0] if len(outs) == 1 else list(outs)
-        if attr == "input_shape":
-            return shapes_of(node.input_structure)
-        if attr == "output_shape":
-            return node.output_shapes
-        if attr == "input_mask":
-            return _masks_of(node.input_structure)
-        if attr == "output_mask":
-            m = [t._keras_mask for t in node.output_tensors]
-            return m[0] if len(m) == 1 else m
-        raise KeyError(attr)
-
-    def _single_node_attr(self, attr: str, what: str, accessor: str):
-        n = len(self._inbound_nodes)
-        if n > 1:
-            if attr in ("input_shape", "output_shape"):
-                values = [self._node_attr(attr, i, what) for i in range(n)]
-                if all(v == values[0] for v in values):
-                    return values[0]
-            raise AttributeError(
-                f"Layer '{self.name}' has multiple inbound nodes ({n}), so its '{what}' is "
-                f"ill-defined. Use `{accessor}(node_index)` instead."
-            )
-        return self._node_attr(attr, 0, what)
-
-    @property
-    def input(self):
-        return self._single_node_attr("input", "input", "get_input_at")
-
-    @property
-    def output(self):
-        return self._single_node_attr("output", "output", "get_output_at")
-
-    @property
-    def input_shape(self):
-        return self._single_node_attr("input_shape", "input shape", "get_input_shape_at")
-
-    @property
-    def output_shape(self):
-        return self._single_node_attr("output_shape", "output shape", "get_output_shape_at")
-
-    @property
-    def input_mask(self):
-        return self._single_node_attr("input_mask", "input mask", "get_input_mask_at")
-
-    @property
-    def output_mask(self):
-        return self._single_node_attr("output_mask", "output mask", "get_output_mask_at")
-
-    def get_input_at(self, node_index: int):
-        return self._node_attr("input", node_index, "input")
-
-    def get_output_at(self, node_index: int):
-        return self._node_attr("output", node_index, "output")
-
-    def get_input_shape_at(self, node_index: int):
-        return self._node_attr("input_shape", node_index, "input shape")
-
-    def get_output_shape_at(self, node_index: int):
-        return self._node_attr("output_shape", node_index, "output shape")
-
-    def get_input_mask_at(self, node_index: int):
-        return self._node_attr("input_mask", node_index, "input mask")
-
-    def get_output_mask_at(self, node_index: int):
-        return self._node_attr("output_mask", node_index, "output mask")
-
     # config -------------------------------------------------------------------
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable,
@@ -626,94 +527,5 @@ class Layer(Operation):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-def _masks_of(inputs):
-    if isinstance(inputs, KerasTensor):
-        return inputs._keras_mask
-    if isinstance(inputs, (list, tuple)):
-        ms = [_masks_of(x) for x in inputs]
-        return None if all(m is None for m in ms) else ms
-    if isinstance(inputs, dict):
-        ms = {k: _masks_of(v) for k, v in inputs.items()}
-        return None if all(m is None for m in ms.values()) else ms
-    return None
-
-
-def _check_string_inputs(layer, args) -> None:
-    """Only host preprocessing layers (`_host_only`) take string tensors."""
-    if getattr(layer, "_host_only", False):
-        return
-    for t in flatten(list(args)):
-        if isinstance(t, KerasTensor) and t.dtype == "string":
-            raise ValueError(
-                f"Layer '{layer.name}' ({type(layer).__name__}) was called on a string tensor "
-                f"(shape {t.shape}). String tensors can only go into host preprocessing layers "
-                f"(TextVectorization, StringLookup, Hashing, HashedCrossing, ...), which turn "
-                f"strings into numbers; JAX computes on numbers only."
-            )
-
-
-def _operation_in(structure, where: str = "inputs"):
-    """(position, operation) of the first layer/op object in an input structure."""
-    if isinstance(structure, Operation):
-        return where, structure
-    if isinstance(structure, (list, tuple)):
-        for i, item in enumerate(structure):
-            found = _operation_in(item, f"{where}[{i}]")
-            if found is not None:
-                return found
-    elif isinstance(structure, dict):
-        for k, item in structure.items():
-            found = _operation_in(item, f"{where}[{k!r}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _check_not_operations(layer, inputs) -> None:
-    """A clear TypeError when a layer (not its output tensor) is passed as input."""
-    found = _operation_in(inputs)
-    if found is None:
-        return
-    where, op = found
-    raise TypeError(
-        f"Layer '{layer.name}' ({type(layer).__name__}) was given the layer "
-        f"'{op.name}' ({type(op).__name__}) as `{where}`, but it takes tensors. Call that "
-        f"layer on a tensor first and pass its output: e.g. `y = {op.name}(x)`, then "
-        f"`{layer.name}([..., y])`."
-    )
-
-
-def _array_masks_of(inputs):
-    """The `_keras_mask` of eager input arrays (same structure), or None."""
-    if isinstance(inputs, (list, tuple)):
-        ms = [_array_masks_of(x) for x in inputs]
-        return None if all(m is None for m in ms) else ms
-    if isinstance(inputs, dict):
-        ms = {k: _array_masks_of(v) for k, v in inputs.items()}
-        return None if all(m is None for m in ms.values()) else ms
-    return getattr(inputs, "_keras_mask", None)
-
-
 def _overrides_mask(layer) -> bool:
     return type(layer).compute_mask is not Layer.compute_mask
-
-
-def _dtypes_of(structure):
-    if isinstance(structure, (list, tuple)):
-        return [_dtypes_of(s) for s in structure]
-    if isinstance(structure, dict):
-        return {k: _dtypes_of(v) for k, v in structure.items()}
-    return getattr(structure, "dtype", type(structure).__name__)
-
-
-def _first_dtype(inputs, default):
-    for x in flatten(inputs):
-        if hasattr(x, "dtype"):
-            return x.dtype
-    return default
-
-
-def _specs_from_shapes(shape, dtype):
-    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
-        return [KerasTensor(s, dtype) for s in shape]
-    return KerasTensor(shape, dtype)

@@ -37,6 +37,7 @@ from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
 from jkeras.training.placement import place_batch, place_state
+from jkeras.training.resume import FitProgress
 from jkeras.training.steps import StepFunctions
 from jkeras.training.targets import Standardizer
 
@@ -103,6 +104,7 @@ class Trainer:
         self._last_mv = None
         self._fuse_ok: bool | None = None
         self.data_resident: bool | None = None
+        self.fit_progress: FitProgress | None = None
         if self.io.ready:
             self.config.resolve(self.io.output_names, model.name)
 
@@ -489,6 +491,10 @@ class Trainer:
         self._precompile_train(fns, plan, train, tvars, ntvars)
         self._ensure_optimizer(tvars)
         push, pull = self._sync_fns(tvars, ntvars)
+        # what BackupAndRestore saves and restores besides weights (training/resume.py)
+        self.fit_progress = progress = FitProgress(train, cbs, _key_data_shape(),
+                                                   self._initial_mv)
+        push = progress.track(push)
         hooks = loops.Hooks(cbs, "train")
         swaps_weights = any(implements(cb, "on_test_begin") for cb in cbs)
         model.stop_training = False
@@ -501,15 +507,17 @@ class Trainer:
         try:
             push(state)
             cbs.on_train_begin()
+            state, start_step = progress.after_train_begin(state)
             state = pull(state)
             if model._initial_epoch is not None:
                 initial_epoch = int(model._initial_epoch)
             for epoch in range(initial_epoch, epochs):
                 state["mv"] = self._initial_mv()
                 cbs.on_epoch_begin(epoch)
-                state = pull(state)
+                state = pull(progress.after_epoch_begin(state))
                 state, results, steps_done = loops.run_train_epoch(
-                    self, train, fns, plan, state, cbs, hooks, epoch, (push, pull))
+                    self, train, fns, plan, state, cbs, hooks, epoch, (push, pull), start_step)
+                start_step = 0
                 if steps_done == 0 and train.exhausted:
                     break
                 train.on_epoch_end()
@@ -529,6 +537,7 @@ class Trainer:
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 push(state)
                 cbs.on_epoch_end(epoch, epoch_logs)
+                progress.run_deferred()
                 state = pull(state)
                 if model.stop_training or train.exhausted:
                     break

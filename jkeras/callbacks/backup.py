@@ -174,7 +174,7 @@ class BackupAndRestore(Callback):
         keep = [name]
         if self.double_checkpoint:
             keep += self._pointed()[:1]
-        with atomic.atomic_write(self._pointer, "w") as f:
+        with atomic.atomic_write(self._pointer, "w", collective=False) as f:
             json.dump({"latest": keep[0], "previous": keep[1] if len(keep) > 1 else None}, f)
         # what crashed backups left: unreferenced backups, temporary folders and files
         for entry in os.listdir(self.backup_dir):
@@ -204,11 +204,17 @@ class BackupAndRestore(Callback):
             try:
                 return self._read(path)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-                errors.append(e)
+                errors.append((path, e))
                 if not self.double_checkpoint:
                     break
         if errors:
-            raise errors[0]
+            path, e = errors[0]
+            if isinstance(e, ValueError) and str(e).startswith("BackupAndRestore"):
+                raise e
+            raise ValueError(
+                f"BackupAndRestore: cannot read the backup '{path}' ({type(e).__name__}: {e}). "
+                f"Delete '{self.backup_dir}' to start the fit afresh."
+            ) from e
         return None
 
     def _read(self, path: str):

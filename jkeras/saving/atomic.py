@@ -56,17 +56,18 @@ def check_overwrite(filepath, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(filepath, mode: str = "wb"):
+def atomic_write(filepath, mode: str = "wb", collective: bool = True):
     """Yields a file object; on normal exit its content replaces `filepath`
     atomically. On any error (or if the process dies) `filepath` is unchanged and
     the temporary file is removed (when the process survives).
 
     In a multi-process run (jkeras.distribution.initialize) every process calls
     this; process 0 writes the file, the others' writes are thrown away, and all
-    wait until the file is in place."""
+    wait until the file is in place. `collective=False`: only this process calls
+    it (e.g. process 0 alone, already synchronised), and it writes."""
     from jkeras.distribution import runtime
 
-    if runtime.is_multiprocess():
+    if collective and runtime.is_multiprocess():
         with runtime.write_on_process_zero("jkeras_save") as writer:
             if writer:
                 with _atomic_write(filepath, mode) as f:
@@ -136,16 +137,17 @@ def _owner() -> str:
     return f"{_machine_tag()}-{os.getpid()}"
 
 
-def _process_gone(pid: int) -> bool:
+def _process_alive(pid: int) -> bool | None:
+    """Whether process `pid` of this machine runs (None: cannot tell here)."""
     if os.name != "posix":
-        return False  # unknown: left to the age rule
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except OSError:
         return False
-    return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def stale_temp_patterns(name: str) -> list[re.Pattern]:
@@ -163,8 +165,9 @@ def stale_temp_patterns(name: str) -> list[re.Pattern]:
 def remove_stale_temps(filepath, max_age: float = STALE_AGE_SECONDS) -> list[str]:
     """Removes the temporary files that crashed writes to `filepath` left in its
     folder: only names of `stale_temp_patterns(basename)`, only plain files, and
-    only those whose writer is a gone process of this machine or that are older
-    than `max_age` seconds. Returns the paths removed; never raises."""
+    only those whose writer was a process of this machine that is gone, or, when
+    the writer cannot be checked (another machine, no owner in the name), that are
+    older than `max_age` seconds. Returns the paths removed; never raises."""
     folder, name = os.path.split(os.path.abspath(os.fspath(filepath)))
     patterns = stale_temp_patterns(name)
     removed = []
@@ -182,8 +185,10 @@ def remove_stale_temps(filepath, max_age: float = STALE_AGE_SECONDS) -> list[str
             st = os.lstat(path)
             if not stat.S_ISREG(st.st_mode):
                 continue
-            mine = match.re.groupindex.get("tag") and match["tag"] == _machine_tag()
-            if not ((mine and _process_gone(int(match["pid"]))) or now - st.st_mtime > max_age):
+            alive = None
+            if "tag" in match.re.groupindex and match["tag"] == _machine_tag():
+                alive = _process_alive(int(match["pid"]))
+            if alive or (alive is None and now - st.st_mtime <= max_age):
                 continue
             os.unlink(path)
             removed.append(path)

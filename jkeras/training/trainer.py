@@ -543,6 +543,7 @@ class Trainer:
                     break
         finally:
             push(state)
+            self.fit_progress = None
             self._push_metrics(state["mv"])
             train.close()
             if val is not None:

@@ -160,3 +160,16 @@ def test_double_checkpoint_keeps_two_backups_and_falls_back(small_model, tmp_pat
     single.set_model(small_model)
     with pytest.raises(ValueError, match="cannot read the backup .*backup-00003"):
         single.on_train_begin()
+
+
+def test_model_checkpoint_template_cleans_every_name_it_makes(small_model, tmp_path):
+    tag, dead = atomic._machine_tag(), _dead_pid()
+    stale = _touch(tmp_path / f".ck-7-0.50.weights.h5.{tag}-{dead}.ab12cd34.tmp")
+    kept = {_touch(tmp_path / f".other-7.weights.h5.{tag}-{dead}.ab12cd34.tmp"),
+            _touch(tmp_path / f".ck-7-0.50.weights.h5.{tag}-{os.getpid()}.ab12cd34.tmp")}
+    cb = keras.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch}-{loss:.2f}.weights.h5"),
+                                         save_weights_only=True)
+    cb.set_model(small_model)
+    cb.on_epoch_end(0, {"loss": 0.25})
+    assert set(os.listdir(tmp_path)) == kept | {"ck-1-0.25.weights.h5"}
+    assert stale not in os.listdir(tmp_path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import string
 import warnings
 
 import numpy as np
@@ -11,6 +13,7 @@ import numpy as np
 from jkeras.callbacks.backup import BackupAndRestore, new_batches
 from jkeras.callbacks.callback import Callback, monitor_mode
 from jkeras.distribution import runtime
+from jkeras.saving import atomic
 
 __all__ = ["BackupAndRestore", "CSVLogger", "ModelCheckpoint"]
 
@@ -96,6 +99,13 @@ class ModelCheckpoint(Callback):
         if self.save_freq == "epoch" and (epoch + 1) % self._period == 0:
             self._save(epoch, None, logs)
 
+    def _name_pattern(self) -> str:
+        """A regular expression for the file names `filepath` formats to."""
+        parts = [re.escape(literal) + (".+" if field is not None else "")
+                 for literal, field, _, _ in string.Formatter().parse(
+                     os.path.basename(self.filepath))]
+        return "".join(parts)
+
     def _format(self, epoch, batch, logs) -> str:
         values = {k: (float(v) if np.ndim(v) == 0 else v) for k, v in (logs or {}).items()}
         try:
@@ -137,6 +147,9 @@ class ModelCheckpoint(Callback):
         # multi-process: every process saves (gathering what it must), process 0 writes
         if runtime.is_process_zero():
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            # what crashed saves to any name of the template left (each save removes
+            # its own name's)
+            atomic.remove_stale_temps(path, name_pattern=self._name_pattern())
         try:
             # atomic by itself (saving/atomic.py): no intermediate copy
             if self.save_weights_only:

@@ -150,26 +150,30 @@ def _process_alive(pid: int) -> bool | None:
     return True
 
 
-def stale_temp_patterns(name: str) -> list[re.Pattern]:
-    """Names of the temporary files that writes to a file called `name` make:
-    this module's (with owner; older jkeras: without), and the intermediate
-    copies older jkeras ModelCheckpoints wrote (`.tmp-<hex>-<name>` and its
-    temporary file). Group `tag`/`pid` is the owner where the name has one."""
-    n = re.escape(name)
+def stale_temp_patterns(name_pattern: str) -> list[re.Pattern]:
+    """Names of the temporary files that writes to a file whose name matches the
+    regular expression `name_pattern` make: this module's (with owner; older
+    jkeras: without), and the intermediate copies older jkeras ModelCheckpoints
+    wrote (`.tmp-<hex>-<name>` and its temporary file). Groups `tag` and `pid`
+    are the owner where the name has one."""
+    n = name_pattern
     return [re.compile(rf"\.{n}\.(?P<tag>[0-9a-f]{{8}})-(?P<pid>\d+)\.{_RAND}\.tmp"),
             re.compile(rf"\.{n}\.{_RAND}\.tmp"),
             re.compile(rf"\.tmp-[0-9a-f]{{8}}-{n}"),
             re.compile(rf"\.\.tmp-[0-9a-f]{{8}}-{n}\.{_RAND}\.tmp")]
 
 
-def remove_stale_temps(filepath, max_age: float = STALE_AGE_SECONDS) -> list[str]:
+def remove_stale_temps(filepath, max_age: float = STALE_AGE_SECONDS,
+                       name_pattern: str | None = None) -> list[str]:
     """Removes the temporary files that crashed writes to `filepath` left in its
-    folder: only names of `stale_temp_patterns(basename)`, only plain files, and
-    only those whose writer was a process of this machine that is gone, or, when
-    the writer cannot be checked (another machine, no owner in the name), that are
-    older than `max_age` seconds. Returns the paths removed; never raises."""
+    folder: only names of `stale_temp_patterns` for its name (or for the names
+    the regular expression `name_pattern` matches, e.g. those a ModelCheckpoint
+    template makes), only plain files, and only those whose writer was a process
+    of this machine that is gone, or, when the writer cannot be checked (another
+    machine, no owner in the name), that are older than `max_age` seconds.
+    Returns the paths removed; never raises."""
     folder, name = os.path.split(os.path.abspath(os.fspath(filepath)))
-    patterns = stale_temp_patterns(name)
+    patterns = stale_temp_patterns(re.escape(name) if name_pattern is None else name_pattern)
     removed = []
     try:
         entries = os.listdir(folder)

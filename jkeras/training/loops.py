@@ -179,7 +179,8 @@ def _train_call(trainer, cbs, hooks, sync, state, step, k, call):
         if hooks.sync_end:
             push(state)
         cbs.on_train_batch_end(step - 1, lambda r=results: trainer.logs_from_results(r))
-        trainer.fit_progress.run_deferred()
+        if trainer.fit_progress is not None:  # backups taken once every hook has run
+            trainer.fit_progress.run_deferred()
         if hooks.sync_end:
             state = pull(state)
     return state, results, step

@@ -11,7 +11,10 @@ loops. The work is split by job:
 - `loops`: the epoch loops, steps per call (`steps_per_execution`), callbacks;
 - `placement`: where batches and state live (`place_batch`, `place_state`);
 - `loss_scale`: dynamic loss scaling for float16; `compilation_cache`: JAX's
-  persistent cache.
+  persistent cache;
+- `resume` and `data_order`: what a backup keeps besides the weights (random
+  key, shuffle seed, position, metric and callback state), so a killed fit
+  resumes exactly (BackupAndRestore).
 
 The loop's state `{tv, ntv, opt, mv, rng}` lives on the device during fit; the
 model's Variables and the optimizer's `state` are written only at sync points:

@@ -227,8 +227,9 @@ def test_model_checkpoint_templates_best_only_atomic(reg, tmp_path, monkeypatch)
     files = sorted(os.listdir(tmp_path))
     assert files == ["ckpt-01-3.00.weights.h5", "ckpt-02-1.00.weights.h5",
                      "ckpt-04-0.50.weights.h5"]
-    # written to a temporary name first, then renamed into place
-    assert all(w.startswith(".tmp-") and w.endswith(".weights.h5") for w in written)
+    # saved straight to its name (save_weights itself writes atomically): no intermediate
+    # copy that a crash could leave behind
+    assert written == files
     saved = np.load(tmp_path / "ckpt-04-0.50.weights.h5")
     np.testing.assert_array_equal(saved, scores.weights[3][0])
     every = callbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.weights.h5"),
@@ -246,8 +247,10 @@ class Interrupt(callbacks.Callback):
         super().__init__()
         self.at = at
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.at:
+    def on_epoch_begin(self, epoch, logs=None):
+        # (a crash inside on_epoch_end would come before that epoch's backup, which is
+        # taken once every callback's on_epoch_end has run)
+        if epoch == self.at + 1:
             raise KeyboardInterrupt("simulated crash")
 
 

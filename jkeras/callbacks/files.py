@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
-import shutil
-import uuid
+import re
+import string
 import warnings
 
-import jax
 import numpy as np
 
+from jkeras.callbacks.backup import BackupAndRestore, new_batches
 from jkeras.callbacks.callback import Callback, monitor_mode
 from jkeras.distribution import runtime
+from jkeras.saving import atomic
 
-
-def _atomic_path(path: str) -> str:
-    """A temporary path next to `path` with the same file name ending."""
-    d, base = os.path.split(os.path.abspath(path))
-    return os.path.join(d, f".tmp-{uuid.uuid4().hex[:8]}-{base}")
-
-
-def _replace(tmp: str, final: str) -> None:
-    if os.path.isdir(final) and not os.path.islink(final):
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.exists(path):
-        os.remove(path)
+__all__ = ["BackupAndRestore", "CSVLogger", "ModelCheckpoint"]
 
 
 class ModelCheckpoint(Callback):
@@ -41,10 +24,17 @@ class ModelCheckpoint(Callback):
     formatted with `epoch` (1-based), `batch` and the logs, e.g.
     `'ckpt-{epoch:02d}-{val_loss:.2f}.weights.h5'`. With `save_best_only` it saves
     only when `monitor` improves (on `initial_value_threshold` too, if given).
-    Each file is written to a temporary name and renamed, so a crash never leaves
-    a half-written checkpoint."""
+    Each file is written to a temporary name and renamed (`saving/atomic.py`), so
+    a crash never leaves a half-written checkpoint; the next save to the same
+    name removes the temporary file a crash left.
+
+    With `save_freq` in batches and several steps per call (`steps_per_execution`),
+    batch hooks come once per call: batches are counted from their indices
+    (Keras 3 does the same, but its count after an epoch end is one short)."""
 
     _sync_on_batch = None
+    # kept in a BackupAndRestore backup (training/resume.py)
+    _resume_attrs = ("best", "_since_save", "_last_batch")
 
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False,
@@ -86,7 +76,8 @@ class ModelCheckpoint(Callback):
             self.best = float(initial_value_threshold)
         else:
             self.best = -np.inf if self.mode == "max" else np.inf
-        self._batches_seen = 0
+        self._since_save = 0  # batches run since the last batch-frequency save
+        self._last_batch = -1  # the last batch index seen this epoch
         self._epoch = 0
         self._sync_on_batch = save_freq != "epoch"
         self._no_batch_hooks = save_freq == "epoch"
@@ -97,13 +88,23 @@ class ModelCheckpoint(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
-        self._batches_seen += 1
-        if self._batches_seen % self.save_freq == 0:
+        self._since_save += new_batches(batch, self._last_batch)
+        self._last_batch = batch
+        if self._since_save >= self.save_freq:
+            self._since_save = 0
             self._save(self._epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._last_batch = -1
         if self.save_freq == "epoch" and (epoch + 1) % self._period == 0:
             self._save(epoch, None, logs)
+
+    def _name_pattern(self) -> str:
+        """A regular expression for the file names `filepath` formats to."""
+        parts = [re.escape(literal) + (".+" if field is not None else "")
+                 for literal, field, _, _ in string.Formatter().parse(
+                     os.path.basename(self.filepath))]
+        return "".join(parts)
 
     def _format(self, epoch, batch, logs) -> str:
         values = {k: (float(v) if np.ndim(v) == 0 else v) for k, v in (logs or {}).items()}
@@ -144,20 +145,18 @@ class ModelCheckpoint(Callback):
         elif self.verbose > 0 and runtime.is_process_zero():
             print(f"Epoch {epoch + 1}: saving model to {path}")
         # multi-process: every process saves (gathering what it must), process 0 writes
-        writer = runtime.is_process_zero()
-        if writer:
+        if runtime.is_process_zero():
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = _atomic_path(path)
+            # what crashed saves to any name of the template left (each save removes
+            # its own name's)
+            atomic.remove_stale_temps(path, name_pattern=self._name_pattern())
         try:
+            # atomic by itself (saving/atomic.py): no intermediate copy
             if self.save_weights_only:
-                self.model.save_weights(tmp, overwrite=True)
+                self.model.save_weights(path, overwrite=True)
             else:
-                self.model.save(tmp, overwrite=True)
-            if writer:
-                _replace(tmp, path)
+                self.model.save(path, overwrite=True)
         finally:
-            if writer and os.path.exists(tmp):
-                _remove(tmp)
             runtime.barrier("jkeras_checkpoint")
 
 
@@ -222,141 +221,3 @@ class CSVLogger(Callback):
             self._file.close()
             self._file = None
             self._writer = None
-
-
-class BackupAndRestore(Callback):
-    """Backs up the training state (weights, optimizer state, epoch) to
-    `backup_dir` at the end of every epoch (or every `save_freq` batches), so a
-    fit that was interrupted resumes, when run again with this callback, at the
-    epoch after the last backup, with the same weights and optimizer state. The
-    backup is deleted when fit finishes (unless `delete_checkpoint=False`).
-
-    Storage: one directory per backup holding `.npy` arrays and `meta.json`,
-    published by atomically replacing the pointer file `checkpoint.json`."""
-
-    _sync_on_batch = False
-
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint: bool = True,
-                 double_checkpoint: bool = False):
-        super().__init__()
-        if not backup_dir:
-            raise ValueError("BackupAndRestore needs a backup_dir (a directory path).")
-        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
-            raise ValueError(
-                f"BackupAndRestore: save_freq must be 'epoch' or a positive number of batches, "
-                f"got {save_freq!r}."
-            )
-        self.backup_dir = os.fspath(backup_dir)
-        self.save_freq = save_freq
-        self.delete_checkpoint = delete_checkpoint
-        self.double_checkpoint = double_checkpoint
-        self._sync_on_batch = save_freq != "epoch"
-        self._no_batch_hooks = save_freq == "epoch"
-        self._batches_seen = 0
-        self._epoch = 0
-        self._pointer = os.path.join(self.backup_dir, "checkpoint.json")
-
-    # storage ----------------------------------------------------------------------------
-    def _latest(self) -> str | None:
-        if not os.path.exists(self._pointer):
-            return None
-        with open(self._pointer) as f:
-            name = json.load(f)["latest"]
-        path = os.path.join(self.backup_dir, name)
-        return path if os.path.isdir(path) else None
-
-    def _write(self, epoch: int, batch: int | None) -> None:
-        # multi-process: process 0 writes, the others wait until the backup is in place
-        with runtime.write_on_process_zero("jkeras_backup") as writer:
-            if writer:
-                self._write_files(epoch, batch)
-
-    def _write_files(self, epoch: int, batch: int | None) -> None:
-        os.makedirs(self.backup_dir, exist_ok=True)
-        name = f"backup-{epoch:05d}-{uuid.uuid4().hex[:8]}"
-        tmp = os.path.join(self.backup_dir, ".tmp-" + name)
-        os.makedirs(tmp)
-        weights = self.model.get_weights()
-        for i, w in enumerate(weights):
-            np.save(os.path.join(tmp, f"weight_{i:05d}.npy"), np.asarray(w), allow_pickle=False)
-        opt = getattr(self.model, "optimizer", None)
-        leaves = []
-        if opt is not None and getattr(opt, "state", None) is not None:
-            leaves = jax.tree_util.tree_leaves(opt.state)
-        for i, leaf in enumerate(leaves):
-            np.save(os.path.join(tmp, f"optimizer_{i:05d}.npy"), np.asarray(leaf),
-                    allow_pickle=False)
-        meta = {"epoch": epoch, "batch": batch, "num_weights": len(weights),
-                "num_optimizer": len(leaves)}
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump(meta, f)
-        final = os.path.join(self.backup_dir, name)
-        os.replace(tmp, final)
-        old = self._latest()
-        ptr_tmp = self._pointer + f".tmp-{uuid.uuid4().hex[:8]}"
-        with open(ptr_tmp, "w") as f:
-            json.dump({"latest": name}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(ptr_tmp, self._pointer)
-        if old is not None and not self.double_checkpoint:
-            shutil.rmtree(old, ignore_errors=True)
-
-    def _restore(self, path: str) -> int:
-        with open(os.path.join(path, "meta.json")) as f:
-            meta = json.load(f)
-        weights = [np.load(os.path.join(path, f"weight_{i:05d}.npy"), allow_pickle=False)
-                   for i in range(meta["num_weights"])]
-        if len(weights) != len(self.model.weights):
-            raise ValueError(
-                f"BackupAndRestore: the backup in '{path}' holds {len(weights)} weights, but the "
-                f"model has {len(self.model.weights)}. It belongs to another model: delete "
-                f"'{self.backup_dir}' or use another backup_dir."
-            )
-        self.model.set_weights(weights)
-        opt = getattr(self.model, "optimizer", None)
-        if meta["num_optimizer"] and opt is not None and getattr(opt, "state", None) is not None:
-            leaves, treedef = jax.tree_util.tree_flatten(opt.state)
-            if len(leaves) != meta["num_optimizer"]:
-                raise ValueError(
-                    f"BackupAndRestore: the optimizer state in '{path}' has "
-                    f"{meta['num_optimizer']} arrays, but the model's optimizer has "
-                    f"{len(leaves)}. Use the same optimizer as the interrupted run."
-                )
-            new = []
-            for i, old in enumerate(leaves):
-                a = np.load(os.path.join(path, f"optimizer_{i:05d}.npy"), allow_pickle=False)
-                new.append(jax.numpy.asarray(a, dtype=getattr(old, "dtype", None)))
-            opt.state = jax.tree_util.tree_unflatten(treedef, new)
-        return int(meta["epoch"])
-
-    # hooks --------------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
-        path = self._latest()
-        if path is not None:
-            epoch = self._restore(path)
-            self.model._initial_epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_seen += 1
-        if self._batches_seen % self.save_freq == 0:
-            # mid-epoch backups resume at the start of this epoch
-            self._write(self._epoch, batch)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.save_freq == "epoch":
-            self._write(epoch + 1, None)
-
-    def on_train_end(self, logs=None):
-        if not self.delete_checkpoint:
-            return
-        with runtime.write_on_process_zero("jkeras_backup_delete") as writer:
-            if writer and os.path.isdir(self.backup_dir):
-                for name in os.listdir(self.backup_dir):
-                    if name.startswith(("backup-", ".tmp-", "checkpoint.json")):
-                        _remove(os.path.join(self.backup_dir, name))

@@ -51,6 +51,8 @@ class EarlyStopping(Callback):
     end of training. `stopped_epoch` holds the (0-based) epoch it stopped at."""
 
     _sync_on_batch = False
+    # kept in a BackupAndRestore backup (training/resume.py)
+    _resume_attrs = ("wait", "stopped_epoch", "best", "best_weights", "best_epoch")
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
                  verbose: int = 0, mode: str = "auto", baseline: float | None = None,
@@ -120,6 +122,8 @@ class ReduceLROnPlateau(Callback):
     never below `min_lr`. Adds `learning_rate` to the epoch logs."""
 
     _sync_on_batch = False
+    # kept in a BackupAndRestore backup (training/resume.py)
+    _resume_attrs = ("best", "wait", "cooldown_counter")
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.training import data_order
 from jkeras.training.placement import aligned_empty, place_batch
 
 Batch = tuple  # (x_list, y_list, sw_list, valid)
@@ -201,12 +202,13 @@ class DataHandler:
     num_samples: int | None = None
     exhausted = False
 
-    def epoch(self, epoch: int) -> Iterator[Batch]:
+    def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
+        """The batches of epoch `epoch` from batch `start_step` on (a resumed epoch)."""
         raise NotImplementedError
 
-    def windows(self, epoch: int) -> Iterator:
+    def windows(self, epoch: int, start_step: int = 0) -> Iterator:
         """The epoch as Windows and batches (tuples); by default only batches."""
-        return self.epoch(epoch)
+        return self.epoch(epoch, start_step)
 
     def on_epoch_end(self) -> None:
         pass
@@ -241,6 +243,7 @@ class ArrayHandler(DataHandler):
         self._perm_cache: dict = {}
         self._pool: list = []  # streaming: [host arrays, done list] per buffer
         self._next_slot = 0
+        self.shuffle_seed = data_order.draw_seed() if shuffle else None
 
     def window_avals(self) -> tuple:
         """Types of a window's arrays ((xs, ys, sws) lists) and of `perm`, as
@@ -251,29 +254,16 @@ class ArrayHandler(DataHandler):
         return self._split(flat), jax.ShapeDtypeStruct((size,), np.int32)
 
     # orders ---------------------------------------------------------------------------
-    def _pass_order(self) -> np.ndarray:
-        """One pass over the data: for each batch position (full_steps * bs of them)
-        the data row, or -1 for padding."""
-        n, bs, steps = self.num_samples, self.batch_size, self._full_steps
-        total = steps * bs
-        if self.shuffle == "batch":
-            out = np.full(total, -1, dtype=np.int64)
-            for pos, b in enumerate(np.random.permutation(steps)):
-                rows = np.arange(b * bs, min((b + 1) * bs, n))
-                out[pos * bs:pos * bs + len(rows)] = rows
-            return out
-        rows = np.random.permutation(n) if self.shuffle else np.arange(n)
-        if total > n:
-            rows = np.concatenate([rows, np.full(total - n, -1, dtype=rows.dtype)])
-        return rows
-
-    def _epoch_passes(self) -> Iterator[tuple[np.ndarray, int]]:
-        """(pass order, batches to run from it) covering `steps` batches."""
-        left = self.steps
+    def _epoch_passes(self, epoch: int) -> Iterator[tuple[np.ndarray, int]]:
+        """(pass order, batches to run from it) covering `steps` batches; the
+        order is a function of (`shuffle_seed`, epoch) (see `data_order`)."""
+        left, part = self.steps, 0
         while left > 0:
             take = min(left, self._full_steps)
-            yield self._pass_order(), take
+            rng = data_order.generator(self.shuffle_seed, epoch, part) if self.shuffle else None
+            yield data_order.pass_order(self.num_samples, self.batch_size, self.shuffle, rng), take
             left -= take
+            part += 1
 
     # windows ----------------------------------------------------------------------------
     def _host_window(self, rows: np.ndarray, buffers: list | None = None) -> tuple:
@@ -350,42 +340,50 @@ class ArrayHandler(DataHandler):
             chunk = order[lo:lo + size]
             yield chunk, -(-len(chunk) // bs)
 
-    def windows(self, epoch: int) -> Iterator:
+    def windows(self, epoch: int, start_step: int = 0) -> Iterator:
         """The epoch as Window items (and, for models that cannot pad, short batches
-        as `(x, y, sw, valid)` tuples at their real size). Under a distribution,
-        batches only (see `_distributed_batches`)."""
+        as `(x, y, sw, valid)` tuples at their real size), from batch `start_step`
+        on. Under a distribution, batches only (see `_distributed_batches`)."""
         from jkeras.distribution import runtime
 
         if runtime.active() is not None:
-            yield from self._distributed_batches()
+            yield from self._distributed_batches(epoch, start_step)
             return
         bs = self.batch_size
-        for order, steps in self._epoch_passes():
+        skip = start_step
+        for order, steps in self._epoch_passes(epoch):
             for chunk, nsteps in self._pieces(order, steps):
+                if skip >= nsteps:  # a resumed epoch: a window before its first batch
+                    skip -= nsteps
+                    continue
                 if self.resident:
                     data, perm, done = self._resident(), self._perm(chunk), []
                 else:
                     data, done = self._stream_window(chunk)
                     perm = self._perm(np.where(chunk >= 0, np.arange(len(chunk)), -1))
                 if self.pad:
-                    yield Window(data, perm, 0, nsteps, done)
-                    continue
-                yield from self._unpadded(data, perm, chunk, nsteps, bs, done)
+                    yield Window(data, perm, skip, nsteps - skip, done)
+                else:
+                    yield from data_order.skip_batches(
+                        self._unpadded(data, perm, chunk, nsteps, bs, done), skip, Window)
+                skip = 0
 
-    def _distributed_batches(self) -> Iterator[Batch]:
+    def _distributed_batches(self, epoch: int, start_step: int) -> Iterator[Batch]:
         """Batches gathered on the host (this process's rows) and placed one by one,
         split over the mesh's batch axis (`placement.place_batch`): device windows
         would gather rows across devices (and processes) inside the step."""
         bs = self.batch_size
         host = [np.asarray(a) for a in self.arrays]
-        for order, steps in self._epoch_passes():
-            for b in range(steps):
+        skip = start_step
+        for order, steps in self._epoch_passes(epoch):
+            for b in range(min(skip, steps), steps):
                 pos = order[b * bs:(b + 1) * bs]
                 rows = pos[pos >= 0]
                 size = bs if self.pad else len(rows)
                 idx = np.concatenate([rows, np.zeros(size - len(rows), rows.dtype)])
                 xs, ys, sws = self._split(place_batch([np.take(a, idx, axis=0) for a in host]))
                 yield xs, ys, sws, self._masks.get(size, len(rows))
+            skip = max(0, skip - steps)
 
     def _unpadded(self, data, perm, chunk, nsteps, bs, done) -> Iterator:
         """Full batches as windows, short ones as batches of their real size."""
@@ -412,10 +410,10 @@ class ArrayHandler(DataHandler):
         xs, ys, sws = self._split(place_batch(out))
         return xs, ys, sws, self._masks.get(len(rows), len(rows))
 
-    def epoch(self, epoch: int) -> Iterator[Batch]:
+    def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         """The epoch batch by batch (each gathered from its window)."""
         take = _take_fn(self.batch_size)
-        for item in self.windows(epoch):
+        for item in self.windows(epoch, start_step):
             if not isinstance(item, Window):
                 yield item
                 continue
@@ -467,6 +465,9 @@ class IterableHandler(DataHandler):
         else:
             self._reiterable = iter(source) is not source if hasattr(source, "__iter__") else False
             self._len = _safe_len(source) if self._reiterable else None
+        # PyDataset: its order is a function of (seed, epoch) (see `data_order`)
+        self.shuffle_seed = data_order.draw_seed() if shuffle and self._is_pydataset else None
+        self._peek_key = (0, 0, self.shuffle_seed)  # the epoch, first batch and seed peeked
         self.batch_size = None
         first = self.peek()
         self.batch_size = num_rows(first[0] + first[1] + first[2])
@@ -475,21 +476,24 @@ class IterableHandler(DataHandler):
         self.steps = int(steps) if steps is not None else self._len
 
     # raw items ---------------------------------------------------------------------------
-    def _raw_iter(self) -> Iterator:
+    def _raw_iter(self, epoch: int = 0, start_step: int = 0) -> Iterator:
+        """The source's items for `epoch` from item `start_step` on (re-iterable
+        sources only skip; a one-shot iterator goes on where it is)."""
         src = self.source
         if self._is_pydataset:
             order = list(range(self._len))
             if self.shuffle:
-                order = list(np.random.permutation(self._len))
+                order = list(data_order.generator(self.shuffle_seed, epoch).permutation(self._len))
+            order = order[start_step:]
             workers = self._workers or getattr(src, "workers", 1) or 1
             if workers > 1:
                 return self._threaded(order, workers)
             return (src[i] for i in order)
         if hasattr(src, "as_numpy_iterator"):
-            return iter(src.as_numpy_iterator())
+            return itertools.islice(src.as_numpy_iterator(), start_step, None)
         if hasattr(src, "__next__"):
             return src
-        return iter(src)
+        return itertools.islice(iter(src), start_step, None)
 
     def _threaded(self, order, workers) -> Iterator:
         if self._pool is None:
@@ -529,11 +533,13 @@ class IterableHandler(DataHandler):
         return self._peeked[0]
 
     # epochs -------------------------------------------------------------------------------
-    def _std_items(self) -> Iterator:
-        if self._peeked:
+    def _std_items(self, epoch: int, start_step: int) -> Iterator:
+        resumed = (epoch, start_step, self.shuffle_seed) != self._peek_key
+        if self._peeked and not (resumed and self._reiterable):
             yield self._peeked.pop(0)
         elif self._reiterable or self._iterator is None:
-            self._iterator = self._raw_iter()
+            self._peeked.clear()
+            self._iterator = self._raw_iter(epoch, start_step)
         for item in self._iterator:
             yield self.standardize(item, first=False)
 
@@ -551,15 +557,16 @@ class IterableHandler(DataHandler):
                                       for a in part] for part in (x, y, sw)))
         return list(x), list(y), list(sw), self._masks.get(size, real)
 
-    def epoch(self, epoch: int) -> Iterator[Batch]:
+    def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         if self._cache is not None:
-            yield from self._cache
+            yield from self._cache[start_step:]
             return
         if self._is_pydataset and hasattr(self.source, "on_epoch_begin"):
             self.source.on_epoch_begin()
-        items = self._std_items()
-        if self.steps is not None:
-            items = itertools.islice(items, self.steps)
+        items = self._std_items(epoch, start_step)
+        target = None if self.steps is None else max(0, self.steps - start_step)
+        if target is not None:
+            items = itertools.islice(items, target)
         count = 0
         record = [] if (self._cache_one_shot and not self._reiterable) else None
         for std in items:
@@ -569,11 +576,11 @@ class IterableHandler(DataHandler):
             count += 1
             yield batch
         if self.steps is None:
-            self.steps = count
+            self.steps = start_step + count
         if record is not None and count:
             self._cache = record
-        if count == 0 or (self.steps is not None and count < self.steps
-                          and not self._reiterable):
+        if (count == 0 and target != 0) or (target is not None and count < target
+                                            and not self._reiterable):
             self.exhausted = True
             warnings.warn(
                 f"The dataset/generator passed as `{self.what}` ran out of data after {count} "

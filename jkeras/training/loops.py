@@ -31,8 +31,10 @@ from jkeras.training.data_adapter import Window
 AUTO_TARGET_SECONDS = 0.02
 AUTO_MAX_STEPS = 1024
 
-# Built-in callbacks whose batch hooks work per block (they show or log progress).
-_BLOCK_AWARE = ("ProgbarLogger", "TensorBoard", "TerminateOnNaN", "History")
+# Built-in callbacks whose batch hooks work per block (they show or log progress, or
+# back up at the first block end after every `save_freq` batches).
+_BLOCK_AWARE = ("ProgbarLogger", "TensorBoard", "TerminateOnNaN", "History",
+                "BackupAndRestore")
 
 
 class AutoSize:
@@ -122,15 +124,17 @@ class Hooks:
 
 
 def run_train_epoch(trainer, handler, fns, plan: BlockPlan, state: dict, cbs, hooks: Hooks,
-                    epoch: int, sync) -> tuple[dict, object, int]:
-    """One training epoch. Returns (state, last results, steps run). `sync` is
-    (push, pull): writes the state to the model / reads it back, around hooks
-    that look at the weights."""
+                    epoch: int, sync, start_step: int = 0) -> tuple[dict, object, int]:
+    """One training epoch from batch `start_step` (non-zero: an epoch resumed from
+    a backup; callbacks see the batch indices of an uninterrupted epoch). Returns
+    (state, last results, index after the last batch run). `sync` is (push,
+    pull): writes the state to the model / reads it back, around hooks that look
+    at the weights."""
     model = trainer.model
     bs = handler.batch_size
-    step = 0
+    step = start_step
     results = None
-    for item in handler.windows(epoch):
+    for item in handler.windows(epoch, start_step):
         if not isinstance(item, Window):
             state, results, step = _train_call(
                 trainer, cbs, hooks, sync, state, step, 1,
@@ -175,6 +179,8 @@ def _train_call(trainer, cbs, hooks, sync, state, step, k, call):
         if hooks.sync_end:
             push(state)
         cbs.on_train_batch_end(step - 1, lambda r=results: trainer.logs_from_results(r))
+        if trainer.fit_progress is not None:  # backups taken once every hook has run
+            trainer.fit_progress.run_deferred()
         if hooks.sync_end:
             state = pull(state)
     return state, results, step

@@ -11,7 +11,10 @@ loops. The work is split by job:
 - `loops`: the epoch loops, steps per call (`steps_per_execution`), callbacks;
 - `placement`: where batches and state live (`place_batch`, `place_state`);
 - `loss_scale`: dynamic loss scaling for float16; `compilation_cache`: JAX's
-  persistent cache.
+  persistent cache;
+- `resume` and `data_order`: what a backup keeps besides the weights (random
+  key, shuffle seed, position, metric and callback state), so a killed fit
+  resumes exactly (BackupAndRestore).
 
 The loop's state `{tv, ntv, opt, mv, rng}` lives on the device during fit; the
 model's Variables and the optimizer's `state` are written only at sync points:
@@ -38,6 +41,7 @@ from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
 from jkeras.training.host_prefix import host_prefix_of
 from jkeras.training.placement import place_batch, place_state
+from jkeras.training.resume import FitProgress
 from jkeras.training.steps import StepFunctions
 from jkeras.training.targets import Standardizer
 
@@ -108,6 +112,7 @@ class Trainer:
         self._last_mv = None
         self._fuse_ok: bool | None = None
         self.data_resident: bool | None = None
+        self.fit_progress: FitProgress | None = None
         if self.io.ready:
             self.config.resolve(self.io.output_names, model.name)
 
@@ -505,6 +510,10 @@ class Trainer:
         self._precompile_train(fns, plan, train, tvars, ntvars)
         self._ensure_optimizer(tvars)
         push, pull = self._sync_fns(tvars, ntvars)
+        # what BackupAndRestore saves and restores besides weights (training/resume.py)
+        self.fit_progress = progress = FitProgress(train, cbs, _key_data_shape(),
+                                                   self._initial_mv)
+        push = progress.track(push)
         hooks = loops.Hooks(cbs, "train")
         swaps_weights = any(implements(cb, "on_test_begin") for cb in cbs)
         model.stop_training = False
@@ -517,15 +526,17 @@ class Trainer:
         try:
             push(state)
             cbs.on_train_begin()
+            state, start_step = progress.after_train_begin(state)
             state = pull(state)
             if model._initial_epoch is not None:
                 initial_epoch = int(model._initial_epoch)
             for epoch in range(initial_epoch, epochs):
                 state["mv"] = self._initial_mv()
                 cbs.on_epoch_begin(epoch)
-                state = pull(state)
+                state = pull(progress.after_epoch_begin(state))
                 state, results, steps_done = loops.run_train_epoch(
-                    self, train, fns, plan, state, cbs, hooks, epoch, (push, pull))
+                    self, train, fns, plan, state, cbs, hooks, epoch, (push, pull), start_step)
+                start_step = 0
                 if steps_done == 0 and train.exhausted:
                     break
                 train.on_epoch_end()
@@ -545,11 +556,13 @@ class Trainer:
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 push(state)
                 cbs.on_epoch_end(epoch, epoch_logs)
+                progress.run_deferred()
                 state = pull(state)
                 if model.stop_training or train.exhausted:
                     break
         finally:
             push(state)
+            self.fit_progress = None
             self._push_metrics(state["mv"])
             train.close()
             if val is not None:

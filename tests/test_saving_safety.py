@@ -157,15 +157,16 @@ def test_lambda_is_refused_by_default_and_code_never_runs(tmp_path):
 
 
 def test_named_function_lambda_needs_custom_objects(tmp_path):
-    def double(t):
+    # (a name no other test registers: a plain name also matches a registered "pkg>name")
+    def twice_in_safety_test(t):
         return t * 2.0
 
     x = Input(shape=(2,))
-    text = Model(x, layers.Lambda(double)(x)).to_json()
+    text = Model(x, layers.Lambda(twice_in_safety_test)(x)).to_json()
     assert "__lambda__" not in text
-    with pytest.raises(ValueError, match="double"):
+    with pytest.raises(ValueError, match="twice_in_safety_test"):
         model_from_json(text)
-    m = model_from_json(text, custom_objects={"double": double})
+    m = model_from_json(text, custom_objects={"twice_in_safety_test": twice_in_safety_test})
     np.testing.assert_allclose(np.asarray(m(np.ones((1, 2), "float32"))), 2.0)
 
 

@@ -14,8 +14,9 @@ here, in layers (Sugiyama style):
 
 Nested models drawn with `expand_nested=True` are laid out first, recursively,
 and then take part in the outer layout as one large box. The same layout is
-written as SVG (text made here), PNG (drawn with pillow, an optional extra) or
-JPEG; `.dot`/`.gv` writes Graphviz DOT text for those who have graphviz.
+written as SVG (text made here), PNG or JPEG (drawn with pillow, a jkeras
+dependency); `.dot`/`.gv` writes Graphviz DOT text for those who have graphviz.
+Neither graphviz nor pydot is needed for any format.
 """
 
 from __future__ import annotations
@@ -1028,8 +1029,8 @@ def plot_model(model, to_file: str | None = "model.png", show_shapes: bool = Fal
     """Draws a Functional or Sequential model's graph and writes it to `to_file`.
 
     Needs neither pydot nor graphviz. The extension of `to_file` picks the
-    format: ``.svg`` (always available), ``.png`` / ``.jpg`` (drawn with
-    pillow: ``pip install pillow``), or ``.dot`` / ``.gv`` (Graphviz DOT text).
+    format: ``.png`` (the default) / ``.jpg`` (drawn with pillow, which jkeras
+    installs), ``.svg``, or ``.dot`` / ``.gv`` (Graphviz DOT text).
     `to_file=None` writes nothing (the returned object still displays inline).
 
     Args:
@@ -1067,8 +1068,8 @@ def plot_model(model, to_file: str | None = "model.png", show_shapes: bool = Fal
             import PIL  # noqa: F401
         except ImportError as e:
             raise ImportError(
-                f"plot_model writes {fmt} images with pillow, which is not installed: "
-                f"pip install pillow (or pip install 'jkeras[demo]'), or save as "
+                f"plot_model writes {fmt} images with pillow, a jkeras dependency that is "
+                f"missing from this environment: pip install pillow, or save as "
                 f"'{os.path.splitext(to_file)[0]}.svg', which needs nothing."
             ) from e
         metrics = _PillowMetrics(float(dpi) / 96.0)

@@ -7,7 +7,8 @@ import pytest
 
 import jkeras
 from jkeras import layers
-from jkeras.utils.plot import _inversions, _isotonic_place, model_to_dot, plot_model
+from jkeras.utils.plot import model_to_dot, plot_model
+from jkeras.utils.plot_layout import _inversions, _isotonic_place
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,0 +1,487 @@
+"""Layout of a `plot_model` diagram, in layers (Sugiyama style):
+
+1. every box gets a rank by longest path from the inputs (inputs that feed only
+   deep layers move down next to their consumer); connections spanning several
+   ranks get invisible bend points, one per rank crossed;
+2. the order of boxes within each rank is improved by barycentre sweeps, down
+   and up, keeping the order with the fewest edge crossings;
+3. positions along each rank are the weighted least-squares fit to the
+   neighbours' positions that keeps the order and the spacing (isotonic
+   regression, linear time per rank), alternating downward and upward passes.
+
+Nested models drawn with `expand_nested=True` are laid out first, recursively,
+and then take part in the outer layout as one large box. The geometry of each
+drawn connection (its polyline and arrowhead) is computed here too, so that
+every writer draws the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+
+from jkeras.utils.plot_graph import _Box, _Graph
+
+_FONT = 12.0  # px
+_LINE = 1.35 * _FONT
+_PAD_X, _PAD_Y = 10.0, 7.0
+_CLUSTER_PAD = 12.0
+_NODE_SEP = 26.0  # between boxes along a rank
+_DUMMY_SEP = 12.0
+_DUMMY_SIZE = 6.0
+_RANK_SEP = 38.0  # between ranks
+_MARGIN = 12.0
+_ARROW_LEN, _ARROW_HALF = 9.0, 4.0
+_SWEEPS = 8
+_PLACEMENT_ROUNDS = 6
+
+
+# ---------------------------------------------------------------------------
+# Text metrics
+# ---------------------------------------------------------------------------
+_NARROW = set("ijlI.,:;'|!()[]{} ft")
+_WIDE = set("mwMW@%")
+
+
+class _SvgMetrics:
+    """Width estimates for a Helvetica-like font (SVG viewers pick the font)."""
+
+    def width(self, text: str, bold: bool = False) -> float:
+        w = 0.0
+        for c in text:
+            if c in _NARROW:
+                w += 0.3
+            elif c in _WIDE:
+                w += 0.86
+            elif c.isupper():
+                w += 0.68
+            else:
+                w += 0.56
+        # sized for DejaVu Sans (wider than Helvetica/Arial), so text fits in all three
+        return w * _FONT * (1.2 if bold else 1.12)
+
+
+class _PillowMetrics:
+    def __init__(self, scale: float):
+        from PIL import ImageFont
+
+        self.scale = scale
+        size = max(6, round(_FONT * scale))
+        self.regular = _load_font(ImageFont, ("DejaVuSans.ttf", "Arial.ttf", "arial.ttf"), size)
+        self.bold = _load_font(ImageFont, ("DejaVuSans-Bold.ttf", "Arial Bold.ttf",
+                                           "arialbd.ttf"), size) or self.regular
+        if self.regular is None:
+            try:
+                self.regular = ImageFont.load_default(size=size)
+            except TypeError:  # Pillow < 10.1: fixed-size bitmap font
+                self.regular = ImageFont.load_default()
+            self.bold = self.regular
+
+    def font(self, bold: bool):
+        return self.bold if bold else self.regular
+
+    def width(self, text: str, bold: bool = False) -> float:
+        f = self.font(bold)
+        if hasattr(f, "getlength"):
+            return f.getlength(text) / self.scale
+        return f.getsize(text)[0] / self.scale  # pragma: no cover - very old pillow
+
+
+def _load_font(image_font, names, size):
+    for name in names:
+        try:
+            return image_font.truetype(name, size)
+        except OSError:
+            continue
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Layout
+# ---------------------------------------------------------------------------
+class _Dummy:
+    __slots__ = ("a", "b", "order")
+
+    def __init__(self, order: float):
+        self.a = self.b = 0.0
+        self.order = order
+
+
+def _size_boxes(g: _Graph, metrics, rankdir: str) -> None:
+    for box in g.boxes:
+        if box.inner is not None:
+            _layout(box.inner, metrics, rankdir)
+            title_w = metrics.width(box.title, True) + 2 * _PAD_X
+            box.w = max(box.inner.width + 2 * _CLUSTER_PAD, title_w)
+            box.h = box.inner.height + 2 * _CLUSTER_PAD + _LINE
+        else:
+            widths = [metrics.width(box.title, True)] + [metrics.width(s) for s in box.lines]
+            box.w = max(widths) + 2 * _PAD_X
+            box.h = _LINE * (1 + len(box.lines)) + 2 * _PAD_Y
+
+
+def _inversions(pairs: list[tuple[int, int]]) -> int:
+    if len(pairs) < 2:
+        return 0
+    pairs.sort()
+    size = max(p[1] for p in pairs) + 2
+    tree = [0] * (size + 1)
+    total = 0
+    seen = 0
+    for _, q in pairs:
+        # count already-seen pairs with second coordinate > q
+        i, le = q + 1, 0
+        while i > 0:
+            le += tree[i]
+            i -= i & -i
+        total += seen - le
+        i = q + 1
+        while i <= size:
+            tree[i] += 1
+            i += i & -i
+        seen += 1
+    return total
+
+
+def _isotonic_place(items: list, desired: list[float], weights: list[float],
+                    sizes: list[float], gaps: list[float]) -> list[float]:
+    """Centres closest (weighted least squares) to `desired` keeping the order
+    and at least `gaps[i]` between item i-1's and item i's facing sides."""
+    n = len(items)
+    offsets = [0.0] * n
+    for i in range(1, n):
+        offsets[i] = offsets[i - 1] + (sizes[i - 1] + sizes[i]) / 2 + gaps[i]
+    blocks: list[list[float]] = []  # [weighted sum, weight, count]
+    for i in range(n):
+        blocks.append([(desired[i] - offsets[i]) * weights[i], weights[i], 1])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            s, w, c = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += w
+            blocks[-1][2] += c
+    out = []
+    i = 0
+    for s, w, c in blocks:
+        y = s / w
+        for _ in range(c):
+            out.append(y + offsets[i])
+            i += 1
+    return out
+
+
+def _port_offset(top: _Box, leaf: _Box, vertical: bool) -> float:
+    """Where `leaf` (a box inside the expanded model `top`, or `top` itself)
+    sits along the rank, relative to `top`'s centre (inner layouts are done)."""
+    off = 0.0
+    b = leaf
+    while b is not top and b.parent is not None:
+        c = b.parent
+        if vertical:
+            off += b.x - c.inner.width / 2
+        else:
+            off += b.y - c.h / 2 + _LINE + _CLUSTER_PAD
+        b = c
+    return off
+
+
+def _layout(g: _Graph, metrics, rankdir: str) -> None:
+    """Positions every box of `g` (centres, relative to g's top-left corner) and
+    records the bend points of each connection in `g.routes`."""
+    _size_boxes(g, metrics, rankdir)
+    vertical = rankdir in ("TB", "BT")
+    boxes = g.boxes
+    if not boxes:
+        g.width = g.height = 0.0
+        return
+
+    def sa(v):  # extent along a rank
+        if isinstance(v, _Dummy):
+            return _DUMMY_SIZE
+        return v.w if vertical else v.h
+
+    def sb(v):  # extent across ranks
+        if isinstance(v, _Dummy):
+            return 0.0
+        return v.h if vertical else v.w
+
+    # 1. orient connections along the box order (breaks cycles made by shared layers)
+    edges: dict[tuple[int, int], tuple[_Box, _Box]] = {}
+    for src, dst, _, _ in g.links:
+        if src is dst:
+            continue
+        u, v = (src, dst) if src.order < dst.order else (dst, src)
+        edges.setdefault((u.uid, v.uid), (u, v))
+    # where each connection attaches, along the rank, relative to the box centre
+    port_sums: dict[tuple[int, int], list[float]] = {}
+    for src, dst, src_leaf, dst_leaf in g.links:
+        if src is dst:
+            continue
+        for box, leaf, other in ((src, src_leaf, dst), (dst, dst_leaf, src)):
+            acc = port_sums.setdefault((box.uid, other.uid), [0.0, 0])
+            acc[0] += _port_offset(box, leaf, vertical)
+            acc[1] += 1
+    port = {k: s / n for k, (s, n) in port_sums.items() if s}
+    preds: dict[int, list] = {b.uid: [] for b in boxes}
+    succs: dict[int, list] = {b.uid: [] for b in boxes}
+    for u, v in edges.values():
+        preds[v.uid].append(u)
+        succs[u.uid].append(v)
+    rank: dict[int, int] = {}
+    for b in sorted(boxes, key=lambda b: b.order):
+        rank[b.uid] = max((rank[p.uid] + 1 for p in preds[b.uid]), default=0)
+    for b in boxes:  # sources sit just above their first consumer
+        if not preds[b.uid] and succs[b.uid]:
+            rank[b.uid] = min(rank[s.uid] for s in succs[b.uid]) - 1
+    n_ranks = max(rank.values()) + 1
+
+    # 2. chains with one bend point per rank crossed
+    layers: list[list] = [[] for _ in range(n_ranks)]
+    for b in sorted(boxes, key=lambda b: b.order):
+        layers[rank[b.uid]].append(b)
+    down: dict[int, list] = {}  # id(vertex) -> vertices one rank above
+    up: dict[int, list] = {}
+    chains: dict[tuple[int, int], list] = {}
+    shift: dict[tuple[int, int], float] = {}  # (id(v), id(n)) -> attach offset on v toward n
+    for (ku, kv), (u, v) in edges.items():
+        chain = [u]
+        for r in range(rank[u.uid] + 1, rank[v.uid]):
+            d = _Dummy(u.order + 0.5)
+            layers[r].append(d)
+            chain.append(d)
+        chain.append(v)
+        chains[(ku, kv)] = chain
+        shift[(id(u), id(chain[1]))] = port.get((ku, kv), 0.0)
+        shift[(id(v), id(chain[-2]))] = port.get((kv, ku), 0.0)
+        for x, y in zip(chain, chain[1:]):
+            down.setdefault(id(y), []).append(x)
+            up.setdefault(id(x), []).append(y)
+    for layer in layers:
+        layer.sort(key=lambda v: v.order)
+
+    # 3. barycentre sweeps, keeping the order with the fewest crossings
+    def crossings(lys) -> int:
+        total = 0
+        for r in range(1, len(lys)):
+            pos_up = {id(v): i for i, v in enumerate(lys[r - 1])}
+            pairs = [(pos_up[id(u)], i) for i, v in enumerate(lys[r])
+                     for u in down.get(id(v), ())]
+            total += _inversions(pairs)
+        return total
+
+    def sweep(lys, downward: bool) -> None:
+        rng = range(1, len(lys)) if downward else range(len(lys) - 2, -1, -1)
+        for r in rng:
+            ref = lys[r - 1] if downward else lys[r + 1]
+            adj = down if downward else up
+            pos = {id(v): i for i, v in enumerate(ref)}
+            keyed = []
+            for i, v in enumerate(lys[r]):
+                ns = adj.get(id(v), ())
+                key = sum(pos[id(n)] for n in ns) / len(ns) if ns else None
+                keyed.append((key, i, v))
+            # vertices without neighbours keep their slot
+            free = sorted((k for k in keyed if k[0] is not None), key=lambda t: (t[0], t[1]))
+            result = [None] * len(keyed)
+            for key, i, v in keyed:
+                if key is None:
+                    result[i] = v
+            it = iter(free)
+            for i in range(len(result)):
+                if result[i] is None:
+                    result[i] = next(it)[2]
+            lys[r] = result
+
+    best = [list(layer) for layer in layers]
+    best_crossings = crossings(best)
+    current = [list(layer) for layer in layers]
+    for _ in range(_SWEEPS):
+        if best_crossings == 0:
+            break
+        sweep(current, True)
+        c = crossings(current)
+        if c < best_crossings:
+            best, best_crossings = [list(layer) for layer in current], c
+        sweep(current, False)
+        c = crossings(current)
+        if c < best_crossings:
+            best, best_crossings = [list(layer) for layer in current], c
+    layers = best
+
+    # 4. positions along each rank
+    for layer in layers:
+        pos = 0.0
+        prev = None
+        for v in layer:
+            if prev is not None:
+                pos += (sa(prev) + sa(v)) / 2 + _gap(prev, v)
+            v.a = pos
+            prev = v
+
+    def place(layer, neighbours_of) -> None:
+        desired, weights = [], []
+        for v in layer:
+            ns = [n for f in neighbours_of for n in f.get(id(v), ())]
+            if ns:
+                desired.append(sum(n.a + shift.get((id(n), id(v)), 0.0)
+                                   - shift.get((id(v), id(n)), 0.0) for n in ns) / len(ns))
+                straight = isinstance(v, _Dummy) and all(isinstance(n, _Dummy) for n in ns)
+                weights.append(8.0 if straight else (2.0 if isinstance(v, _Dummy) else 1.0))
+            else:
+                desired.append(v.a)
+                weights.append(0.25)
+        sizes = [sa(v) for v in layer]
+        gaps = [0.0] + [_gap(layer[i - 1], layer[i]) for i in range(1, len(layer))]
+        for v, a in zip(layer, _isotonic_place(layer, desired, weights, sizes, gaps)):
+            v.a = a
+
+    for _ in range(_PLACEMENT_ROUNDS):
+        for r in range(1, n_ranks):
+            place(layers[r], (down,))
+        for r in range(n_ranks - 2, -1, -1):
+            place(layers[r], (up,))
+    for r in range(1, n_ranks):  # end downward: single-input boxes sit under their input
+        place(layers[r], (down,))
+
+    # 5. positions across ranks
+    thickness = [max((sb(v) for v in layer), default=0.0) for layer in layers]
+    b = 0.0
+    centres = []
+    for r in range(n_ranks):
+        if r:
+            b += thickness[r - 1] / 2 + _RANK_SEP + thickness[r] / 2
+        else:
+            b = thickness[0] / 2
+        centres.append(b)
+    total_b = centres[-1] + thickness[-1] / 2
+    all_vertices = [v for layer in layers for v in layer]
+    for r, layer in enumerate(layers):
+        for v in layer:
+            v.b = centres[r]
+    lo = min(v.a - sa(v) / 2 for v in all_vertices)
+    total_a = max(v.a + sa(v) / 2 for v in all_vertices) - lo
+    for v in all_vertices:
+        v.a -= lo
+
+    def to_xy(a: float, bb: float) -> tuple[float, float]:
+        if rankdir in ("BT", "RL"):
+            bb = total_b - bb
+        return (a, bb) if vertical else (bb, a)
+
+    for box in boxes:
+        box.x, box.y = to_xy(box.a, box.b)
+    g.width, g.height = (total_a, total_b) if vertical else (total_b, total_a)
+    for (ku, kv), chain in chains.items():
+        g.routes[(ku, kv)] = [to_xy(d.a, d.b) for d in chain[1:-1]]
+
+
+def _gap(prev, v) -> float:
+    return _DUMMY_SEP if isinstance(prev, _Dummy) or isinstance(v, _Dummy) else _NODE_SEP
+
+
+def _translate(g: _Graph, dx: float, dy: float) -> None:
+    """Moves every box of `g` (and of its expanded children) by (dx, dy)."""
+    for box in g.boxes:
+        box.x += dx
+        box.y += dy
+        if box.inner is not None:
+            ix = box.x - box.inner.width / 2
+            iy = box.y - box.h / 2 + _LINE + _CLUSTER_PAD
+            _translate(box.inner, ix, iy)
+    for key, pts in g.routes.items():
+        g.routes[key] = [(x + dx, y + dy) for x, y in pts]
+
+
+# ---------------------------------------------------------------------------
+# Geometry of connections
+# ---------------------------------------------------------------------------
+def _clip(box: _Box, toward: tuple[float, float]) -> tuple[float, float]:
+    """Where the segment from the box's centre toward `toward` leaves the box."""
+    dx, dy = toward[0] - box.x, toward[1] - box.y
+    hw, hh = box.w / 2, box.h / 2
+    if abs(dx) < 1e-9 and abs(dy) < 1e-9:
+        return box.x, box.y + hh
+    tx = hw / abs(dx) if abs(dx) > 1e-9 else math.inf
+    ty = hh / abs(dy) if abs(dy) > 1e-9 else math.inf
+    t = min(tx, ty)
+    if t >= 1:  # the target point lies inside the box
+        return toward
+    return box.x + dx * t, box.y + dy * t
+
+
+def _all_links(g: _Graph):
+    """Every drawn connection of `g` and its expanded children, as
+    (graph, top source, top target, source leaf, target leaf)."""
+    for link in g.links:
+        yield (g, *link)
+    for box in g.boxes:
+        if box.inner is not None:
+            yield from _all_links(box.inner)
+
+
+def _all_boxes(g: _Graph, depth: int = 0):
+    for box in g.boxes:
+        yield box, depth
+        if box.inner is not None:
+            yield from _all_boxes(box.inner, depth + 1)
+
+
+def _link_points(g: _Graph, src: _Box, dst: _Box, src_leaf: _Box, dst_leaf: _Box,
+                 rankdir: str) -> list[tuple[float, float]]:
+    """The polyline of one drawn connection, from the source box's border to
+    the target box's border."""
+    if src is dst:  # a layer fed by its own output: a loop on the side
+        top, bottom = (src_leaf, dst_leaf)
+        right = src.x + src.w / 2 + 16
+        if rankdir in ("TB", "BT"):
+            sgn = 1 if rankdir == "TB" else -1
+            y0 = top.y + sgn * top.h / 2
+            y1 = bottom.y - sgn * bottom.h / 2
+            return [(top.x + top.w / 4, y0), (top.x + top.w / 4, y0 + sgn * 10),
+                    (right, y0 + sgn * 10), (right, y1 - sgn * 10),
+                    (bottom.x + bottom.w / 4, y1 - sgn * 10), (bottom.x + bottom.w / 4, y1)]
+        sgn = 1 if rankdir == "LR" else -1
+        lowest = src.y + src.h / 2 + 16
+        x0 = top.x + sgn * top.w / 2
+        x1 = bottom.x - sgn * bottom.w / 2
+        return [(x0, top.y + top.h / 4), (x0 + sgn * 10, top.y + top.h / 4),
+                (x0 + sgn * 10, lowest), (x1 - sgn * 10, lowest),
+                (x1 - sgn * 10, bottom.y + bottom.h / 4), (x1, bottom.y + bottom.h / 4)]
+    if src.order < dst.order:
+        bends = list(g.routes.get((src.uid, dst.uid), []))
+    else:
+        bends = list(reversed(g.routes.get((dst.uid, src.uid), [])))
+    first_target = bends[0] if bends else (dst_leaf.x, dst_leaf.y)
+    last_source = bends[-1] if bends else (src_leaf.x, src_leaf.y)
+    start = _clip(src_leaf, first_target)
+    end = _clip(dst_leaf, last_source)
+    return _smooth([start, *bends, end])
+
+
+def _smooth(points, samples: int = 8):
+    """A polyline through `points` that rounds the bends (Catmull-Rom spline)."""
+    if len(points) < 3:
+        return list(points)
+    pts = [points[0], *points, points[-1]]
+    out = [points[0]]
+    for i in range(1, len(pts) - 2):
+        p0, p1, p2, p3 = pts[i - 1], pts[i], pts[i + 1], pts[i + 2]
+        for k in range(1, samples + 1):
+            t = k / samples
+            t2, t3 = t * t, t * t * t
+            out.append(tuple(
+                0.5 * (2 * p1[j] + (-p0[j] + p2[j]) * t + (2 * p0[j] - 5 * p1[j] + 4 * p2[j]
+                                                          - p3[j]) * t2
+                       + (-p0[j] + 3 * p1[j] - 3 * p2[j] + p3[j]) * t3)
+                for j in (0, 1)))
+    return out
+
+
+def _arrow(points):
+    """(line points shortened to the arrow's base, arrowhead triangle)."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    dx, dy = x1 - x0, y1 - y0
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    bx, by = x1 - ux * _ARROW_LEN, y1 - uy * _ARROW_LEN
+    head = [(x1, y1), (bx - uy * _ARROW_HALF, by + ux * _ARROW_HALF),
+            (bx + uy * _ARROW_HALF, by - ux * _ARROW_HALF)]
+    return [*points[:-1], (bx, by)], head

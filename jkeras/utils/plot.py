@@ -16,6 +16,7 @@ from jkeras.utils.plot_graph import _build_graph, _Graph, _Options
 from jkeras.utils.plot_layout import (
     _MARGIN,
     _layout,
+    _mark_band_ports,
     _PillowMetrics,
     _SvgMetrics,
     _translate,
@@ -123,6 +124,7 @@ def _prepare(model, fn, show_shapes, show_dtype, show_layer_names, rankdir, expa
 
 
 def _drawing(g: _Graph, metrics, rankdir: str) -> tuple[float, float]:
+    _mark_band_ports(g, rankdir)
     _layout(g, metrics, rankdir)
     _translate(g, _MARGIN, _MARGIN)
     return g.width + 2 * _MARGIN, g.height + 2 * _MARGIN

@@ -9,7 +9,7 @@ class _Box:
     """A drawn vertex: a layer/op, or (with `inner`) an expanded nested model."""
 
     __slots__ = ("uid", "name", "title", "lines", "kind", "inner", "parent", "w", "h", "x", "y",
-                 "order", "a", "b")
+                 "order", "a", "b", "rank", "inner_left", "band_ports")
 
     def __init__(self, uid: int, name: str, title: str, lines: list[str], kind: str,
                  order: int):
@@ -23,26 +23,34 @@ class _Box:
         self.w = self.h = self.x = self.y = 0.0
         self.a = self.b = 0.0  # layout coordinates: along / across ranks
         self.order = order
+        self.rank = 0  # the layer of its graph's layout it sits in
+        # expanded models: from the box's left side to its drawn graph's left side
+        self.inner_left = 0.0
+        # expanded models: the leaves inside whose connections cross the title band
+        self.band_ports: list[_Box] = []
 
 
 class _Graph:
     """One model's boxes and connections. `links` are drawn connections:
-    (top-level source box, top-level target box, source leaf, target leaf)."""
+    (top-level source box, top-level target box, source leaf, target leaf), once
+    per pair of leaves; `counts` says how many tensors each carries (a shared
+    model called twice feeds the next layer twice: two arrows)."""
 
     def __init__(self, model):
         self.model = model
         self.boxes: list[_Box] = []
         self.index: dict[int, _Box] = {}
         self.links: list[tuple[_Box, _Box, _Box, _Box]] = []
-        self._link_keys: set = set()
+        self.counts: dict[tuple[int, int], int] = {}  # (source leaf, target leaf) uids
         self.width = self.height = 0.0
+        self.n_ranks = 0
         self.routes: dict[tuple[int, int], list[tuple[float, float]]] = {}
 
     def add_link(self, src, dst, src_leaf, dst_leaf) -> None:
         key = (src_leaf.uid, dst_leaf.uid)
-        if key not in self._link_keys:
-            self._link_keys.add(key)
+        if key not in self.counts:
             self.links.append((src, dst, src_leaf, dst_leaf))
+        self.counts[key] = self.counts.get(key, 0) + 1
 
 
 class _Options:

@@ -31,6 +31,10 @@ _DUMMY_SIZE = 6.0
 _RANK_SEP = 38.0  # between ranks
 _MARGIN = 12.0
 _ARROW_LEN, _ARROW_HALF = 9.0, 4.0
+_PARALLEL_SEP = 11.0  # between the arrows of one connection carrying several tensors
+_SLOT_SEP = 12.0  # between arrows entering one box through a title band
+_APPROACH = 8.0  # straight run of an arrow before it crosses a title band
+_LABEL_GAP = 8.0  # between a nested model's title and the arrows crossing its band
 _SWEEPS = 8
 _PLACEMENT_ROUNDS = 6
 
@@ -113,6 +117,14 @@ def _size_boxes(g: _Graph, metrics, rankdir: str) -> None:
             title_w = metrics.width(box.title, True) + 2 * _PAD_X
             box.w = max(box.inner.width + 2 * _CLUSTER_PAD, title_w)
             box.h = box.inner.height + 2 * _CLUSTER_PAD + _LINE
+            box.inner_left = (box.w - box.inner.width) / 2
+            # arrows crossing the title band pass right of the title
+            first_slot = min((_offset_in(box, leaf, True) - _slot_span(leaf) / 2
+                              for leaf in _band_leaves(box, rankdir)), default=None)
+            if first_slot is not None:
+                title_end = title_w - _PAD_X + _LABEL_GAP
+                box.inner_left = max(box.inner_left, title_end - first_slot)
+                box.w = max(box.w, box.inner_left + box.inner.width + _CLUSTER_PAD)
         else:
             widths = [metrics.width(box.title, True)] + [metrics.width(s) for s in box.lines]
             box.w = max(widths) + 2 * _PAD_X
@@ -168,19 +180,83 @@ def _isotonic_place(items: list, desired: list[float], weights: list[float],
     return out
 
 
+def _offset_in(top: _Box, leaf: _Box, vertical: bool) -> float:
+    """Where the centre of `leaf` (a box inside the expanded model `top`) sits
+    along the rank in the coordinates of `top`'s inner drawing."""
+    b = leaf
+    off = b.x if vertical else b.y
+    while b.parent is not top:
+        c = b.parent
+        off += (c.x - c.w / 2 + c.inner_left) if vertical else (
+            c.y - c.h / 2 + _LINE + _CLUSTER_PAD)
+        b = c
+    return off
+
+
 def _port_offset(top: _Box, leaf: _Box, vertical: bool) -> float:
     """Where `leaf` (a box inside the expanded model `top`, or `top` itself)
     sits along the rank, relative to `top`'s centre (inner layouts are done)."""
-    off = 0.0
+    if leaf is top or leaf.parent is None:
+        return 0.0
+    off = _offset_in(top, leaf, vertical)
+    if vertical:
+        return off + top.inner_left - top.w / 2
+    return off + _LINE + _CLUSTER_PAD - top.h / 2
+
+
+def _ancestors(box: _Box) -> list[_Box]:
+    out = []
+    while box.parent is not None:
+        box = box.parent
+        out.append(box)
+    return out
+
+
+def _mark_band_ports(g: _Graph, rankdir: str) -> None:
+    """Records on each expanded model the leaves inside it whose connections to
+    the outside cross its title band, once per arrow. The band is at the top:
+    arrows entering the model cross it in TB, arrows leaving it in BT (in LR/RL
+    they cross the sides)."""
+    if rankdir not in ("TB", "BT"):
+        return
+    for gg, _, _, sl, dl in _all_links(g):
+        inside, outside = (dl, sl) if rankdir == "TB" else (sl, dl)
+        common = {id(c) for c in _ancestors(outside)}
+        for c in _ancestors(inside):
+            if id(c) in common:
+                break
+            c.band_ports.extend([inside] * gg.counts[(sl.uid, dl.uid)])
+
+
+def _on_band(leaf: _Box, top: _Box, rankdir: str) -> bool:
+    """True when a straight vertical line through `top`'s title band reaches
+    `leaf` without crossing other boxes: `leaf`, and each expanded model between
+    it and `top`, sits in the top drawn rank of its graph."""
     b = leaf
-    while b is not top and b.parent is not None:
-        c = b.parent
-        if vertical:
-            off += b.x - c.inner.width / 2
-        else:
-            off += b.y - c.h / 2 + _LINE + _CLUSTER_PAD
-        b = c
-    return off
+    while b is not top:
+        first = 0 if rankdir == "TB" else b.parent.inner.n_ranks - 1
+        if b.rank != first:
+            return False
+        b = b.parent
+    return True
+
+
+def _band_leaves(box: _Box, rankdir: str) -> list[_Box]:
+    seen: dict[int, _Box] = {}
+    for leaf in box.band_ports:
+        if _on_band(leaf, box, rankdir):
+            seen.setdefault(id(leaf), leaf)
+    return list(seen.values())
+
+
+def _slot_sep(leaf: _Box, k: int) -> float:
+    return 0.0 if k < 2 else min(_SLOT_SEP, max(2.0, leaf.w - 12) / (k - 1))
+
+
+def _slot_span(leaf: _Box) -> float:
+    """Width of the run of arrows that cross title bands into (or out of) `leaf`."""
+    k = sum(p is leaf for p in leaf.parent.band_ports) if leaf.parent else 0
+    return (k - 1) * _slot_sep(leaf, k) if k > 1 else 0.0
 
 
 def _layout(g: _Graph, metrics, rankdir: str) -> None:
@@ -232,6 +308,9 @@ def _layout(g: _Graph, metrics, rankdir: str) -> None:
         if not preds[b.uid] and succs[b.uid]:
             rank[b.uid] = min(rank[s.uid] for s in succs[b.uid]) - 1
     n_ranks = max(rank.values()) + 1
+    g.n_ranks = n_ranks
+    for b in boxes:
+        b.rank = rank[b.uid]
 
     # 2. chains with one bend point per rank crossed
     layers: list[list] = [[] for _ in range(n_ranks)]
@@ -383,7 +462,7 @@ def _translate(g: _Graph, dx: float, dy: float) -> None:
         box.x += dx
         box.y += dy
         if box.inner is not None:
-            ix = box.x - box.inner.width / 2
+            ix = box.x - box.w / 2 + box.inner_left
             iy = box.y - box.h / 2 + _LINE + _CLUSTER_PAD
             _translate(box.inner, ix, iy)
     for key, pts in g.routes.items():
@@ -424,6 +503,13 @@ def _all_boxes(g: _Graph, depth: int = 0):
             yield from _all_boxes(box.inner, depth + 1)
 
 
+def _bends(g: _Graph, src: _Box, dst: _Box) -> list[tuple[float, float]]:
+    """The bend points of the connection from `src` to `dst`, in that order."""
+    if src.order < dst.order:
+        return list(g.routes.get((src.uid, dst.uid), []))
+    return list(reversed(g.routes.get((dst.uid, src.uid), [])))
+
+
 def _link_points(g: _Graph, src: _Box, dst: _Box, src_leaf: _Box, dst_leaf: _Box,
                  rankdir: str) -> list[tuple[float, float]]:
     """The polyline of one drawn connection, from the source box's border to
@@ -445,15 +531,85 @@ def _link_points(g: _Graph, src: _Box, dst: _Box, src_leaf: _Box, dst_leaf: _Box
         return [(x0, top.y + top.h / 4), (x0 + sgn * 10, top.y + top.h / 4),
                 (x0 + sgn * 10, lowest), (x1 - sgn * 10, lowest),
                 (x1 - sgn * 10, bottom.y + bottom.h / 4), (x1, bottom.y + bottom.h / 4)]
-    if src.order < dst.order:
-        bends = list(g.routes.get((src.uid, dst.uid), []))
-    else:
-        bends = list(reversed(g.routes.get((dst.uid, src.uid), [])))
+    bends = _bends(g, src, dst)
     first_target = bends[0] if bends else (dst_leaf.x, dst_leaf.y)
     last_source = bends[-1] if bends else (src_leaf.x, src_leaf.y)
     start = _clip(src_leaf, first_target)
     end = _clip(dst_leaf, last_source)
     return _smooth([start, *bends, end])
+
+
+def _band_port(src: _Box, dst: _Box, src_leaf: _Box, dst_leaf: _Box, rankdir: str):
+    """The leaf through whose expanded model's title band this connection runs
+    straight (see `_on_band`), or None."""
+    if rankdir == "TB" and dst.inner is not None and dst_leaf is not dst:
+        return dst_leaf if _on_band(dst_leaf, dst, rankdir) else None
+    if rankdir == "BT" and src.inner is not None and src_leaf is not src:
+        return src_leaf if _on_band(src_leaf, src, rankdir) else None
+    return None
+
+
+def _band_link_points(g: _Graph, src: _Box, dst: _Box, src_leaf: _Box, dst_leaf: _Box,
+                      rankdir: str, x: float) -> list[tuple[float, float]]:
+    """A connection that enters (TB) or leaves (BT) an expanded model through its
+    title band: an S-curve to `x`, then straight down (up) at `x`, clear of the
+    title."""
+    bends = _bends(g, src, dst)
+    if rankdir == "TB":
+        approach = (x, dst.y - dst.h / 2 - _APPROACH)
+        start = _clip(src_leaf, bends[0] if bends else approach)
+        head = _smooth([start, *bends])
+        return head + _s_curve(head[-1], approach)[1:] + [(x, dst_leaf.y - dst_leaf.h / 2)]
+    leave = (x, src.y - src.h / 2 - _APPROACH)
+    end = _clip(dst_leaf, bends[-1] if bends else leave)
+    tail = _smooth([*bends, end]) if bends else [end]
+    return [(x, src_leaf.y - src_leaf.h / 2)] + _s_curve(leave, tail[0]) + tail[1:]
+
+
+def _s_curve(p: tuple[float, float], q: tuple[float, float], samples: int = 12):
+    """A curve from `p` to `q` that leaves and arrives vertically (a cubic Bezier)."""
+    h = (q[1] - p[1]) / 2
+    c1, c2 = (p[0], p[1] + h), (q[0], q[1] - h)
+    out = []
+    for k in range(samples + 1):
+        t = k / samples
+        u = 1 - t
+        out.append(tuple(u ** 3 * p[j] + 3 * u * u * t * c1[j] + 3 * u * t * t * c2[j]
+                         + t ** 3 * q[j] for j in (0, 1)))
+    return out
+
+
+def _drawn_links(g: _Graph, rankdir: str):
+    """Every arrow of the diagram as (source leaf, target leaf, polyline), one
+    per tensor: a connection carrying several tensors (a shared model called
+    twice feeding one layer) is drawn as parallel arrows; arrows crossing an
+    expanded model's title band are spread along the box they reach."""
+    vertical = rankdir in ("TB", "BT")
+    links = list(_all_links(g))
+    groups: dict[int, tuple[_Box, list]] = {}
+    for i, (gg, src, dst, sl, dl) in enumerate(links):
+        port = _band_port(src, dst, sl, dl, rankdir)
+        if port is not None:
+            other = sl if port is dl else dl
+            for c in range(gg.counts[(sl.uid, dl.uid)]):
+                groups.setdefault(id(port), (port, []))[1].append((other.x, c, i))
+    slots: dict[tuple[int, int], float] = {}
+    for port, items in groups.values():
+        items.sort()
+        sep = _slot_sep(port, len(items))
+        for j, (_, c, i) in enumerate(items):
+            slots[(i, c)] = port.x + (j - (len(items) - 1) / 2) * sep
+    for i, (gg, src, dst, sl, dl) in enumerate(links):
+        n = gg.counts[(sl.uid, dl.uid)]
+        for c in range(n):
+            if (i, c) in slots:
+                yield sl, dl, _band_link_points(gg, src, dst, sl, dl, rankdir, slots[(i, c)])
+                continue
+            pts = _link_points(gg, src, dst, sl, dl, rankdir)
+            d = (c - (n - 1) / 2) * _PARALLEL_SEP
+            if d:
+                pts = [(x + d, y) if vertical else (x, y + d) for x, y in pts]
+            yield sl, dl, pts
 
 
 def _smooth(points, samples: int = 8):

@@ -16,7 +16,7 @@ from jkeras.utils.plot_layout import (
     _all_boxes,
     _all_links,
     _arrow,
-    _link_points,
+    _drawn_links,
 )
 
 _FONT_FAMILY = "Helvetica, Arial, 'DejaVu Sans', sans-serif"
@@ -76,8 +76,8 @@ def _render_svg(g: _Graph, width: float, height: float, rankdir: str, name: str)
             f'fill="{_TEXT_COLOR}" stroke="{fill}" stroke-width="4" paint-order="stroke">'
             f'{escape(box.title)}</text>'
         )
-    for gg, src, dst, sl, dl in _all_links(g):
-        pts, head = _arrow(_link_points(gg, src, dst, sl, dl, rankdir))
+    for sl, dl, points in _drawn_links(g, rankdir):
+        pts, head = _arrow(points)
         d = "M" + " L".join(f"{_f(x)},{_f(y)}" for x, y in pts)
         tri = " ".join(f"{_f(x)},{_f(y)}" for x, y in head)
         parts.append(
@@ -124,8 +124,8 @@ def _render_raster(g: _Graph, width: float, height: float, rankdir: str, metrics
         x0, y0 = box.x - box.w / 2, box.y - box.h / 2
         draw.rounded_rectangle([x0 * s, y0 * s, (x0 + box.w) * s, (y0 + box.h) * s],
                                radius=6 * s, fill=fill, outline=stroke, width=lw)
-    for gg, src, dst, sl, dl in _all_links(g):
-        pts, head = _arrow(_link_points(gg, src, dst, sl, dl, rankdir))
+    for _, _, points in _drawn_links(g, rankdir):
+        pts, head = _arrow(points)
         draw.line([(x * s, y * s) for x, y in pts], fill=_EDGE_COLOR, width=lw, joint="curve")
         draw.polygon([(x * s, y * s) for x, y in head], fill=_EDGE_COLOR)
     for box, _ in boxes:  # cluster titles over the connections, with a halo
@@ -186,7 +186,7 @@ def _render_dot(g: _Graph, opts: _Options, dpi: int, name: str, subgraph: bool) 
                          f'color="{stroke}"];')
 
     emit(g, "  ")
-    for _, _, _, sl, dl in _all_links(g):
-        lines.append(f"  n{sl.uid} -> n{dl.uid};")
+    for gg, _, _, sl, dl in _all_links(g):  # one edge per tensor, as Keras draws them
+        lines.extend([f"  n{sl.uid} -> n{dl.uid};"] * gg.counts[(sl.uid, dl.uid)])
     lines.append("}")
     return "\n".join(lines) + "\n"

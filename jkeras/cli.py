@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import argparse
 import runpy
+import shutil
 import sys
+import textwrap
 
 #: the demo's measured wall time on 2 CPU cores (README.md, README.zh-CN.md and
 #: `jkeras demo --help` state the same numbers; tests/test_cli.py checks it)
 DEMO_MINUTES = 4
 QUICK_MINUTES = 2
 
-_DESCRIPTION = (
-    "jkeras: the Keras functional API on JAX, compiled end to end.\n\n"
-    "  jkeras demo              train the Keras functional API guide's models on real data\n"
-    "  jkeras run SCRIPT [ARG]  run a Keras 1/2/3 script unchanged (`import keras` is jkeras)\n"
-    "  jkeras --version         the versions of jkeras, JAX and Python"
-)
+_DESCRIPTION = "jkeras: the Keras functional API on JAX, compiled end to end."
+
+_EPILOG = """examples:
+  jkeras demo --quick        the demo's shorter run
+  jkeras run old_script.py   a script written for Keras (its `import keras` is jkeras)
+  jkeras --version"""
 
 _DEMO_DESCRIPTION = (
     "Trains the models of the Keras functional API guide (examples 1, 3, 8 and 9 of the "
@@ -29,9 +31,9 @@ _DEMO_DESCRIPTION = (
     "task. Nothing is downloaded. Prints each held-out accuracy against chance and a floor, "
     "writes a report (model diagrams, training curves, index.html) to --out, and exits 1 if "
     "an accuracy is below its floor, 2 if the 'demo' extra is missing "
-    "(pip install \"jkeras[demo]\").\n\n"
+    "(pip install \"jkeras[demo]\").",
     f"Time on 2 CPU cores: about {DEMO_MINUTES} minutes (--quick: about {QUICK_MINUTES} "
-    "minutes); the first run also fills the compilation cache."
+    "minutes).",
 )
 
 _RUN_DESCRIPTION = (
@@ -39,10 +41,16 @@ _RUN_DESCRIPTION = (
     "`from keras.x import y` resolve to jkeras (keras.layers is jkeras.layers, and so on), so "
     "code written for Keras 1, 2 or 3 runs unchanged; an installed keras package is not "
     "used. ARGS are passed to the script in sys.argv. If the script uses Keras API that "
-    "jkeras lacks, the command names it and exits 2.\n\n"
+    "jkeras lacks, the command names it and exits 2.",
     "In a notebook or your own program, the same alias is "
-    "`import jkeras.compat; jkeras.compat.install_keras_alias()`."
+    "`import jkeras.compat; jkeras.compat.install_keras_alias()`.",
 )
+
+
+def _paragraphs(texts: tuple[str, ...]) -> str:
+    """`texts` wrapped to the terminal's width (at most 88 columns), a blank line apart."""
+    width = min(88, shutil.get_terminal_size().columns - 2)
+    return "\n\n".join(textwrap.fill(t, width) for t in texts)
 
 
 def _version() -> str:
@@ -89,14 +97,15 @@ def _run_script(script: str, args: list[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The `jkeras` command's argument parser (no side effects, nothing imported)."""
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="jkeras", description=_DESCRIPTION,
+    parser = argparse.ArgumentParser(prog="jkeras", description=_DESCRIPTION, epilog=_EPILOG,
                                      formatter_class=raw)
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="print the versions of jkeras, JAX and Python and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,run}")
     demo = sub.add_parser(
         "demo", help="train the Keras functional API guide's models on real data "
         f"(about {DEMO_MINUTES} minutes on 2 CPU cores)",
-        description=_DEMO_DESCRIPTION, formatter_class=raw)
+        description=_paragraphs(_DEMO_DESCRIPTION), formatter_class=raw)
     demo.add_argument("--out", default="jkeras-demo",
                       help="folder for the report (default: jkeras-demo)")
     demo.add_argument("--quick", action="store_true",
@@ -104,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "on 2 CPU cores)")
     run = sub.add_parser(
         "run", help="run a Keras 1/2/3 script unchanged: `import keras` resolves to jkeras",
-        description=_RUN_DESCRIPTION, formatter_class=raw)
+        description=_paragraphs(_RUN_DESCRIPTION), formatter_class=raw)
     run.add_argument("script", help="the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     return parser

@@ -31,8 +31,8 @@ def test_version(capsys):
 def test_help_lists_the_commands_and_names_the_guide(capsys):
     code, out = run_cli(capsys, "--help")
     assert code == 0
-    for text in ("jkeras demo", "jkeras run SCRIPT", "--version",
-                 "the Keras functional API guide's models"):
+    for text in ("{demo,run}", "jkeras run old_script.py", "--version",
+                 "the Keras functional API guide's models", "`import keras` resolves to jkeras"):
         assert text in out
     assert "seed" not in out.lower()
 

@@ -174,8 +174,8 @@ def run_digits_dense(data, config: DemoConfig, verbose="auto") -> TaskResult:
         chance_note="1 in 10 classes", floor=config.floors["digits_dense"],
         seconds=time.perf_counter() - start, train_size=len(x_tr), test_size=len(x_te),
         epochs=config.digits_epochs,
-        notes=[f"The model of {guide_example('digits_dense')}, with 64 input "
-               "pixels instead of MNIST's 784; rmsprop, categorical cross-entropy, batch 64."])
+        notes=["The guide's model, with 64 input pixels instead of MNIST's 784; rmsprop, "
+               "categorical cross-entropy, batch 64."])
 
 
 # ---------------------------------------------------------------------------
@@ -259,9 +259,8 @@ def run_digit_pairs(data, config: DemoConfig, verbose="auto", seed: int = 0) -> 
         floor=config.floors["digit_pairs"], seconds=time.perf_counter() - start,
         train_size=len(same), test_size=len(tsame), epochs=config.pairs_epochs,
         extra={"shared tower parameters": float(model.get_layer("vision_model").count_params())},
-        notes=[f"The model of {guide_example('digit_pairs')}, on 8x8 digits "
-               "instead of 27x27; the tower is one Model called on both inputs, so both use "
-               "the same weights.",
+        notes=["The guide's model, on 8x8 digits instead of 27x27; the tower is one Model "
+               "called on both inputs, so both use the same weights.",
                PAIRS_NOTE])
 
 
@@ -390,8 +389,8 @@ def run_vqa(data: VQAData, config: DemoConfig, verbose="auto", n_samples: int = 
                f"('{data.answers[int(majority)]}')": float(np.mean(
                    data.test_answers == majority))},
         samples=samples,
-        notes=[f"The model of {guide_example('easy_vqa')}: the vision model is "
-               f"a Sequential with the guide's layer pattern and {config.vqa_filters} filters "
+        notes=[f"The guide's model, smaller: the vision model is a Sequential with the "
+               f"guide's layer pattern and {config.vqa_filters} filters "
                f"instead of (64, 128, 256); the question encoder is Embedding → LSTM; "
                f"the two vectors are concatenated and fed to Dense({len(data.answers)}, "
                f"softmax) as in the guide. Adam, sparse categorical cross-entropy."])
@@ -497,11 +496,10 @@ def run_headline(config: DemoConfig, verbose="auto", seed: int = 0) -> TaskResul
         chance_note="balanced classes", floor=config.floors["headline"],
         seconds=time.perf_counter() - start, train_size=len(y), test_size=len(ty),
         epochs=config.headline_epochs, extra=extra,
-        notes=[f"The model of {guide_example('headline')}, with 1,000 words, 30 "
-               "per headline and 64-dim embeddings (the guide: 10,000, 100 and 512); "
-               "LSTM(32), three Dense(64), loss weights 1 and 0.2 as in the guide. The main "
-               "output beats the best headline-only accuracy only by using the auxiliary "
-               "input."])
+        notes=["The guide's model, with 1,000 words, 30 per headline and 64-dim embeddings "
+               "(the guide: 10,000, 100 and 512); LSTM(32), three Dense(64), loss weights 1 "
+               "and 0.2 as in the guide. The main output beats the best headline-only "
+               "accuracy only by using the auxiliary input."])
 
 
 __all__ = ["DemoConfig", "TaskResult", "load_digits_data", "build_digits_dense",

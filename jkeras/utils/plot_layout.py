@@ -557,13 +557,23 @@ def _band_link_points(g: _Graph, src: _Box, dst: _Box, src_leaf: _Box, dst_leaf:
     bends = _bends(g, src, dst)
     if rankdir == "TB":
         approach = (x, dst.y - dst.h / 2 - _APPROACH)
-        start = _clip(src_leaf, bends[0] if bends else approach)
+        start = (_clip(src_leaf, bends[0]) if bends
+                 else _facing_point(src_leaf, x, 1) or _clip(src_leaf, approach))
         head = _smooth([start, *bends])
         return head + _s_curve(head[-1], approach)[1:] + [(x, dst_leaf.y - dst_leaf.h / 2)]
     leave = (x, src.y - src.h / 2 - _APPROACH)
-    end = _clip(dst_leaf, bends[-1] if bends else leave)
+    end = (_clip(dst_leaf, bends[-1]) if bends
+           else _facing_point(dst_leaf, x, 1) or _clip(dst_leaf, leave))
     tail = _smooth([*bends, end]) if bends else [end]
     return [(x, src_leaf.y - src_leaf.h / 2)] + _s_curve(leave, tail[0]) + tail[1:]
+
+
+def _facing_point(box: _Box, x: float, side: int):
+    """The point at `x` on the bottom (`side` 1) or top (-1) border of `box`, when
+    `x` is well inside the box's width (an arrow can then run straight to it)."""
+    if abs(x - box.x) > box.w / 2 - 6:
+        return None
+    return (x, box.y + side * box.h / 2)
 
 
 def _s_curve(p: tuple[float, float], q: tuple[float, float], samples: int = 12):

@@ -31,6 +31,7 @@ def test_version(capsys):
 def test_help_lists_the_commands_and_names_the_guide(capsys):
     code, out = run_cli(capsys, "--help")
     assert code == 0
+    out = " ".join(out.split())
     for text in ("{demo,run}", "jkeras run old_script.py", "--version",
                  "the Keras functional API guide's models", "`import keras` resolves to jkeras"):
         assert text in out
@@ -45,7 +46,7 @@ def test_run_help_explains_the_keras_alias(capsys):
     assert "Keras 1, 2 or 3" in flat and "install_keras_alias()" in flat
 
 
-def stated_minutes(text: str, full: str, quick: str) -> tuple[int, int]:
+def stated_times(text: str, full: str, quick: str) -> tuple[int, int]:
     m = re.search(full, text)
     q = re.search(quick, text)
     assert m and q, "the demo's time is not stated"
@@ -57,15 +58,15 @@ def test_demo_time_is_the_same_in_help_and_both_readmes(capsys):
     assert code == 0
     flat = " ".join(out.split())
     assert "seed" not in flat.lower() and "Keras functional API guide" in flat
-    stated = (cli.DEMO_MINUTES, cli.QUICK_MINUTES)
-    assert stated_minutes(flat, r"about (\d+) minutes \(--quick", r"--quick: about (\d+) min"
+    stated = (cli.DEMO_MINUTES, cli.QUICK_SECONDS)
+    assert stated_times(flat, r"about (\d+) minutes \(--quick", r"--quick: about (\d+) sec"
                           ) == stated
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    assert stated_minutes(readme, r"takes about (\d+) minutes on 2 CPU cores",
-                          r"`--quick`: about (\d+) min") == stated
+    assert stated_times(readme, r"takes about (\d+) minutes on 2 CPU cores",
+                          r"`--quick`: about (\d+) seconds") == stated
     zh = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
-    assert stated_minutes(zh, r"2 个 CPU 核上约需 (\d+) 分钟",
-                          r"`--quick`：约 (\d+) 分钟") == stated
+    assert stated_times(zh, r"2 个 CPU 核上约需 (\d+) 分钟",
+                          r"`--quick`：约 (\d+) 秒") == stated
 
 
 @pytest.mark.xfail(strict=True, reason="jkeras/__init__.py imports every submodule, and with "

@@ -49,6 +49,17 @@ def _box_text_rows(box: _Box):
     return out
 
 
+def _drawn_boxes(g: _Graph, clusters: bool):
+    """The expanded models (`clusters`) or else the other boxes of `g`, outer ones
+    first, as (box, fill, stroke, left, top, corner radius)."""
+    for box, _ in sorted(_all_boxes(g), key=lambda t: t[1]):
+        if (box.inner is not None) != clusters:
+            continue
+        fill, stroke = _STYLE["cluster" if clusters else box.kind]
+        rx = 6 if clusters else (10 if box.kind == "op" else 4)
+        yield box, fill, stroke, box.x - box.w / 2, box.y - box.h / 2, rx
+
+
 def _render_svg(g: _Graph, width: float, height: float, rankdir: str, name: str) -> str:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -58,16 +69,12 @@ def _render_svg(g: _Graph, width: float, height: float, rankdir: str, name: str)
         f"<title>{escape(name)}</title>",
         f'<rect x="0" y="0" width="{_f(width)}" height="{_f(height)}" fill="white"/>',
     ]
-    boxes = sorted(_all_boxes(g), key=lambda t: t[1])
     labels: list[str] = []
-    for box, _ in boxes:
-        if box.inner is None:
-            continue
-        fill, stroke = _STYLE["cluster"]
-        x0, y0 = box.x - box.w / 2, box.y - box.h / 2
+    for box, fill, stroke, x0, y0, rx in _drawn_boxes(g, clusters=True):
         parts.append(
             f'<g class="cluster" id="cluster-{box.uid}"><title>{escape(box.name)}</title>'
-            f'<rect x="{_f(x0)}" y="{_f(y0)}" width="{_f(box.w)}" height="{_f(box.h)}" rx="6" '
+            f'<rect x="{_f(x0)}" y="{_f(y0)}" width="{_f(box.w)}" height="{_f(box.h)}" '
+            f'rx="{rx}" '
             f'fill="{fill}" stroke="{stroke}" stroke-dasharray="5,3"/></g>'
         )
         # drawn after the connections, with a halo, so that arrows do not hide it
@@ -87,12 +94,7 @@ def _render_svg(g: _Graph, width: float, height: float, rankdir: str, name: str)
         )
     if labels:
         parts.append('<g class="cluster-labels">' + "".join(labels) + "</g>")
-    for box, _ in boxes:
-        if box.inner is not None:
-            continue
-        fill, stroke = _STYLE[box.kind]
-        x0, y0 = box.x - box.w / 2, box.y - box.h / 2
-        rx = 10 if box.kind == "op" else 4
+    for box, fill, stroke, x0, y0, rx in _drawn_boxes(g, clusters=False):
         extra = ' stroke-width="2.2"' if box.kind == "model" else ""
         rows = "".join(
             f'<text x="{_f(box.x)}" y="{_f(y0 + dy)}" text-anchor="middle" fill="{_TEXT_COLOR}"'
@@ -116,30 +118,19 @@ def _render_raster(g: _Graph, width: float, height: float, rankdir: str, metrics
                     "white")
     draw = ImageDraw.Draw(img)
     lw = max(1, round(1.2 * s))
-    boxes = sorted(_all_boxes(g), key=lambda t: t[1])
-    for box, _ in boxes:
-        if box.inner is None:
-            continue
-        fill, stroke = _STYLE["cluster"]
-        x0, y0 = box.x - box.w / 2, box.y - box.h / 2
+    clusters = list(_drawn_boxes(g, clusters=True))
+    for box, fill, stroke, x0, y0, rx in clusters:
         draw.rounded_rectangle([x0 * s, y0 * s, (x0 + box.w) * s, (y0 + box.h) * s],
-                               radius=6 * s, fill=fill, outline=stroke, width=lw)
+                               radius=rx * s, fill=fill, outline=stroke, width=lw)
     for _, _, points in _drawn_links(g, rankdir):
         pts, head = _arrow(points)
         draw.line([(x * s, y * s) for x, y in pts], fill=_EDGE_COLOR, width=lw, joint="curve")
         draw.polygon([(x * s, y * s) for x, y in head], fill=_EDGE_COLOR)
-    for box, _ in boxes:  # cluster titles over the connections, with a halo
-        if box.inner is not None:
-            x0, y0 = box.x - box.w / 2, box.y - box.h / 2
-            draw.text(((x0 + _PAD_X) * s, (y0 + _LINE * 0.95) * s), box.title,
-                      font=metrics.font(True), fill=_TEXT_COLOR, anchor="ls",
-                      stroke_width=max(1, round(2 * s)), stroke_fill=_STYLE["cluster"][0])
-    for box, _ in boxes:
-        if box.inner is not None:
-            continue
-        fill, stroke = _STYLE[box.kind]
-        x0, y0 = box.x - box.w / 2, box.y - box.h / 2
-        rx = 10 if box.kind == "op" else 4
+    for box, fill, _, x0, y0, _ in clusters:  # titles over the connections, with a halo
+        draw.text(((x0 + _PAD_X) * s, (y0 + _LINE * 0.95) * s), box.title,
+                  font=metrics.font(True), fill=_TEXT_COLOR, anchor="ls",
+                  stroke_width=max(1, round(2 * s)), stroke_fill=fill)
+    for box, fill, stroke, x0, y0, rx in _drawn_boxes(g, clusters=False):
         width_px = max(lw, round((2.2 if box.kind == "model" else 1.2) * s))
         draw.rounded_rectangle([x0 * s, y0 * s, (x0 + box.w) * s, (y0 + box.h) * s],
                                radius=rx * s, fill=fill, outline=stroke, width=width_px)

@@ -13,11 +13,11 @@ import shutil
 import sys
 import textwrap
 
-#: the demo's wall time on 2 CPU cores, first run (measured: 214 s and 36 s, see the
+#: the demo's wall time on 2 quiet CPU cores, first run (measured: 99 s and 24 s, see the
 #: README); README.md, README.zh-CN.md and `jkeras demo --help` state the same numbers
 #: (tests/test_cli.py checks it)
-DEMO_MINUTES = 4
-QUICK_SECONDS = 40
+DEMO_MINUTES = 2
+QUICK_SECONDS = 30
 
 _DESCRIPTION = "jkeras: the Keras functional API on JAX, compiled end to end."
 

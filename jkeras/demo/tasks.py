@@ -69,12 +69,12 @@ class DemoConfig:
 
     @classmethod
     def full(cls) -> DemoConfig:
-        """The full demo (about 4 minutes on 2 CPU cores: `jkeras.cli.DEMO_MINUTES`)."""
+        """The full demo (about 2 minutes on 2 CPU cores: `jkeras.cli.DEMO_MINUTES`)."""
         return cls()
 
     @classmethod
     def quick(cls) -> DemoConfig:
-        """`--quick` (about 40 s on 2 CPU cores): fewer samples and epochs,
+        """`--quick` (about 30 s on 2 CPU cores): fewer samples and epochs,
         lower floors."""
         return cls(name="quick", digits_epochs=15, pairs_train=6_000, pairs_test=1_000,
                    pairs_epochs=4, vqa_train_questions=12_000, vqa_test_questions=3_000,

@@ -1,9 +1,10 @@
 """`plot_model`: diagrams of functional models without pydot or graphviz.
 
-The model graph (`plot_graph`) is laid out by `plot_layout` and written by
-`plot_render` as SVG (text made here), PNG or JPEG (drawn with pillow, a jkeras
-dependency); `.dot`/`.gv` writes Graphviz DOT text for those who have graphviz.
-Neither graphviz nor pydot is needed for any format.
+The model graph (`plot_graph`) is laid out by `plot_layout`, its arrows shaped by
+`plot_edges`, and the whole written by `plot_render` as SVG (text made here), PNG
+or JPEG (drawn with pillow, a jkeras dependency); `.dot`/`.gv` writes Graphviz DOT
+text for those who have graphviz. Neither graphviz nor pydot is needed for any
+format.
 """
 
 from __future__ import annotations

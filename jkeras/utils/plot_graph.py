@@ -238,3 +238,28 @@ def _in_port(box: _Box, node, position: int) -> _Box:
         return box
     inner_op = sub.inputs[idx]._keras_history[0]
     return box.inner.index.get(id(inner_op), box)
+
+
+def _all_links(g: _Graph):
+    """Every drawn connection of `g` and its expanded children, as
+    (graph, top source, top target, source leaf, target leaf)."""
+    for link in g.links:
+        yield (g, *link)
+    for box in g.boxes:
+        if box.inner is not None:
+            yield from _all_links(box.inner)
+
+
+def _all_boxes(g: _Graph, depth: int = 0):
+    for box in g.boxes:
+        yield box, depth
+        if box.inner is not None:
+            yield from _all_boxes(box.inner, depth + 1)
+
+
+def _ancestors(box: _Box) -> list[_Box]:
+    out = []
+    while box.parent is not None:
+        box = box.parent
+        out.append(box)
+    return out

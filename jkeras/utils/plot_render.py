@@ -7,17 +7,9 @@ import io
 import math
 from xml.sax.saxutils import escape, quoteattr
 
-from jkeras.utils.plot_graph import _Box, _Graph, _Options
-from jkeras.utils.plot_layout import (
-    _FONT,
-    _LINE,
-    _PAD_X,
-    _PAD_Y,
-    _all_boxes,
-    _all_links,
-    _arrow,
-    _drawn_links,
-)
+from jkeras.utils.plot_edges import _arrow, _drawn_links
+from jkeras.utils.plot_graph import _all_boxes, _all_links, _Box, _Graph, _Options
+from jkeras.utils.plot_layout import _FONT, _LINE, _PAD_X, _PAD_Y
 
 _FONT_FAMILY = "Helvetica, Arial, 'DejaVu Sans', sans-serif"
 

@@ -1,4 +1,5 @@
-"""Seed section 1, the first model: a fully connected network reads handwritten digits.
+"""Example 1 of the Keras functional API guide, the first model: a fully connected network
+reads handwritten digits.
 
 Input(64) -> Dense(64, relu) -> Dense(64, relu) -> Dense(10, softmax), compiled with
 rmsprop and categorical cross-entropy and trained with fit's defaults (batch 32), as in

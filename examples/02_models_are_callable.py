@@ -1,7 +1,7 @@
-"""Seed section 2: a trained model is callable like a layer, and TimeDistributed applies
-it to every step of a sequence.
+"""Example 2 of the Keras functional API guide: a trained model is callable like a layer,
+and TimeDistributed applies it to every step of a sequence.
 
-The digit classifier of section 1 is trained once on scikit-learn's 8x8 digits. Calling
+The digit classifier of example 1 is trained once on scikit-learn's 8x8 digits. Calling
 it on a new Input returns its softmax and reuses its weights (no copy), and
 TimeDistributed(model) on Input(shape=(20, 64)) reads a sequence of 20 digits at once,
 giving (None, 20, 10): here it reads 20-digit "numbers" made of held-out digits.
@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
     if args.tiny:
         x_train, y_train, epochs, n_sequences = x_train[:128], y_train[:128], 1, 4
 
-    # Section 1's model, trained.
+    # Example 1's model, trained.
     inputs = keras.Input(shape=(64,))
     x = layers.Dense(64, activation="relu")(inputs)
     x = layers.Dense(64, activation="relu")(x)

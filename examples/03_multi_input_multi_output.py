@@ -1,5 +1,6 @@
-"""Seed section 3: a model with two inputs and two outputs (will a headline be popular?),
-trained with loss weights 1 and 0.2, on clearly synthetic data.
+"""Example 3 of the Keras functional API guide: a model with two inputs and two outputs
+(will a headline be popular?), trained with loss weights 1 and 0.2, on clearly synthetic
+data.
 
 main_input (word ids) -> Embedding -> LSTM(32) -> aux_output; the LSTM vector is
 concatenated with aux_input (5 numbers) -> three Dense(64, relu) -> main_output. With the

@@ -1,5 +1,6 @@
-"""Seed section 4, shared layers: one LSTM instance encodes two tweets with the same
-weights, and a sigmoid unit compares them; trained on clearly synthetic tweets.
+"""Example 4 of the Keras functional API guide, shared layers: one LSTM instance encodes two
+tweets with the same weights, and a sigmoid unit compares them; trained on clearly
+synthetic tweets.
 
 Two Input(shape=(140, 256)) (140 characters, one-hot over 256 codes) go through the
 same LSTM(64) layer object; the two encodings are concatenated and fed to

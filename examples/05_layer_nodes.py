@@ -1,5 +1,6 @@
-"""Seed section 5, layer nodes: each call of a layer adds a node, and a layer called more
-than once answers node by node (get_output_at, get_input_shape_at, ...).
+"""Example 5 of the Keras functional API guide, layer nodes: each call of a layer adds a
+node, and a layer called more than once answers node by node (get_output_at,
+get_input_shape_at, ...).
 
 A shared LSTM called on two inputs is trained briefly on a clearly synthetic comparison
 task (which of two random sequences has the larger sum of its first feature?); then the

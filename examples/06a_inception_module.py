@@ -1,5 +1,6 @@
-"""Seed section 6a, an inception module: three towers read the same input and their
-outputs are concatenated; trained on easy-VQA's pictures to name the shape they show.
+"""Example 6 of the Keras functional API guide, an inception module: three towers read the
+same input and their outputs are concatenated; trained on easy-VQA's pictures to name the
+shape they show.
 
 Tower 1: 1x1 conv -> 3x3 conv; tower 2: 1x1 conv -> 5x5 conv; tower 3: 3x3 max pooling
 (stride 1, same padding) -> 1x1 conv; all relu with same padding, concatenated on the

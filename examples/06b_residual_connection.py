@@ -1,5 +1,5 @@
-"""Seed section 6b, a residual connection: y = x + conv(x), trained to remove noise from
-easy-VQA's pictures.
+"""Example 7 of the Keras functional API guide, a residual connection: y = x + conv(x),
+trained to remove noise from easy-VQA's pictures.
 
 Conv2D(3, (3, 3), padding="same") keeps the image's shape, so add([x, y]) can sum it
 with its input (Keras 1: merge([x, y], mode='sum')). With a zero-initialised kernel the

@@ -1,5 +1,6 @@
-"""Seed section 6c, a shared vision model: one convolutional tower, wrapped as a Model,
-reads two handwritten digits with the same weights to tell whether they are the same.
+"""Example 8 of the Keras functional API guide, a shared vision model: one convolutional
+tower, wrapped as a Model, reads two handwritten digits with the same weights to tell
+whether they are the same.
 
 The tower is the guide's: Input(27, 27, 1) -> Conv2D(64, 3x3) -> Conv2D(64, 3x3) ->
 MaxPooling2D(2x2) -> Flatten (7,744 features), built as `Model(digit_input, out)` and

@@ -1,5 +1,6 @@
-"""Seed section 6d, visual question answering: a Sequential vision model and an
-Embedding+LSTM question encoder, concatenated, choose one answer; trained on easy-VQA.
+"""Example 9 of the Keras functional API guide, visual question answering: a Sequential
+vision model and an Embedding+LSTM question encoder, concatenated, choose one answer;
+trained on easy-VQA.
 
 The vision model has the guide's layer pattern: conv same, conv valid, pool; conv same,
 conv valid, pool; conv same, conv valid, conv valid, pool; flatten. The question is word

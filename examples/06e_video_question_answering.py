@@ -1,8 +1,9 @@
-"""Seed section 6e, video question answering: TimeDistributed runs the VQA vision model
-on every frame, an LSTM reads the frame vectors, and the VQA question encoder, reused as
-a Model, encodes the question; trained on clearly synthetic videos of a moving shape.
+"""Example 10 of the Keras functional API guide, video question answering: TimeDistributed
+runs the VQA vision model on every frame, an LSTM reads the frame vectors, and the VQA
+question encoder, reused as a Model, encodes the question; trained on clearly synthetic
+videos of a moving shape.
 
-As in the guide: the vision model (a Sequential with section 6d's layer pattern) and the
+As in the guide: the vision model (a Sequential with example 9's layer pattern) and the
 question tensors (word ids -> Embedding -> LSTM) are built first; the question encoder
 becomes `Model(question_input, encoded_question)` and is called on a new question input
 (same weights). TimeDistributed(vision_model) turns (frames, rows, cols, 3) into one
@@ -118,7 +119,7 @@ def main(argv=None) -> dict:
     videos, questions, answers = make_videos(n, frames, size, rng)
     test_videos, test_questions, test_answers = make_videos(max(n // 5, 16), frames, size, rng)
 
-    # Section 6d's vision model and question encoder.
+    # Example 9's vision model and question encoder.
     vision_model = build_vision_model(size, filters)
     question_input = keras.Input(shape=(MAXLEN,), dtype="int32")
     embedded_question = layers.Embedding(input_dim=len(WORDS) + 1, output_dim=dim)(

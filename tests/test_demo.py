@@ -6,9 +6,11 @@ import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from jkeras import cli
 from jkeras.demo import tasks as t
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---------------------------------------------------------------------------
@@ -125,15 +128,22 @@ def test_tiny_tasks_report_accuracy_chance_and_floor(tiny_results):
     assert len(vqa.samples) == 3 and vqa.samples[0]["answer"].startswith("answer")
 
 
-def test_report_files(tiny_results, tmp_path):
+@pytest.fixture(scope="module")
+def report(tiny_results, tmp_path_factory):
+    """The report of the tiny tasks: (its folder, index.html's text)."""
     pytest.importorskip("matplotlib")
-    image = pytest.importorskip("PIL.Image")
     from jkeras.demo.report import write_report, write_task_files
 
+    out = tmp_path_factory.mktemp("report")
     for r in tiny_results:
-        write_task_files(r, str(tmp_path))
-    index = write_report(tiny_results, str(tmp_path), t.DemoConfig.tiny(), 1.0)
-    page = open(index, encoding="utf-8").read()
+        write_task_files(r, str(out))
+    index = write_report(tiny_results, str(out), t.DemoConfig.tiny(), 1.0)
+    return out, open(index, encoding="utf-8").read()
+
+
+def test_report_files(tiny_results, report):
+    image = pytest.importorskip("PIL.Image")
+    tmp_path, page = report
     for r in tiny_results:
         svg_name, png_name = r.files["model"], r.files["curves"]
         assert svg_name.endswith(".svg") and png_name.endswith(".png")
@@ -153,6 +163,65 @@ def test_report_files(tiny_results, tmp_path):
     assert "http://" not in page and "https://" not in page and "<script" not in page
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["passed"] and set(results["tasks"]) == set(demo.TASKS)
+    # the guide's examples, named and numbered as in the README; no internal words
+    assert "seed" not in page.lower()
+    assert "Example 8 of the Keras functional API guide (shared vision model)" in page
+    assert "Example 9 of the Keras functional API guide (visual question answering)" in page
+
+
+def displayed_text_px(page: str, svg_path) -> float:
+    """How tall the diagram's 12 px text is once the page shows the diagram: its SVG
+    size scaled by the <img>'s size and the max-width/max-height of the CSS rule
+    for `.diagram` (the page's content is at most 1100 px wide)."""
+    root = ET.parse(svg_path).getroot()
+    svg_w, svg_h = float(root.get("width")), float(root.get("height"))
+    font = float(root.get("font-size"))
+    name = os.path.basename(svg_path)
+    img = re.search(rf'<img class="diagram" src="{name}"[^>]*>', page).group(0)
+    width = re.search(r'width="([\d.]+)"', img)
+    height = re.search(r'height="([\d.]+)"', img)
+    w = float(width.group(1)) if width else svg_w
+    h = float(height.group(1)) if height else svg_h
+    rule = re.search(r"\.diagram \{([^}]*)\}", page).group(1)
+    scale = min(w / svg_w, h / svg_h)
+    for prop, size in (("max-width", w), ("max-height", h)):
+        limit = re.search(rf"{prop}: *([\d.]+)px", rule)
+        if limit:
+            scale *= min(1.0, float(limit.group(1)) / size)
+    return font * scale * min(1.0, 1100 / w)
+
+
+def test_report_shows_diagrams_at_a_readable_size(tiny_results, report):
+    """The VQA diagram is about 1,750 px tall: it is shown full size (its text 12 px)
+    in a frame that scrolls, not shrunk to fit."""
+    tmp_path, page = report
+    for r in tiny_results:
+        assert displayed_text_px(page, tmp_path / r.files["model"]) >= 11
+    frame = re.search(r"\.diagram-frame \{([^}]*)\}", page).group(1)
+    assert "overflow: auto" in frame
+
+
+def test_report_numbers_the_examples_as_the_readme_does():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d+) \| \[([^\]]+)\]", readme, flags=re.M))
+    assert len(rows) == 10
+    for key in demo.TASKS:
+        number, name = t.GUIDE_EXAMPLES[key]
+        assert rows[str(number)] == name, key
+
+
+def test_console_names_the_guide_and_its_examples(monkeypatch, capsys):
+    for fn in ("run_digits_dense", "run_digit_pairs", "run_vqa", "run_headline"):
+        monkeypatch.setattr(t, fn, lambda *a, _fn=fn, **k: _fn)
+    for fn in ("load_digits_data", "load_vqa_data"):
+        monkeypatch.setattr(t, fn, lambda *a, **k: None)
+    assert len(list(demo.run_tasks(t.DemoConfig.tiny()))) == 4
+    out = capsys.readouterr().out
+    assert "seed" not in out.lower()
+    assert "[task 2 of 4] Are these two digits the same? One shared vision tower: example 8 " \
+           "of the Keras functional API guide (shared vision model)" in out
+    for number in (1, 3, 9):
+        assert f"example {number} of the Keras functional API guide" in out
 
 
 # ---------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_every_doc_page_has_runnable_samples():
     pages = sorted(p.name for p in DOCS.glob("*.md"))
     for name in ("functional-api.md", "training.md", "saving.md", "data-input.md",
                  "performance.md", "distribution.md", "migrating-from-keras1.md",
-                 "migrating-from-keras3.md", "README-sections.md"):
+                 "migrating-from-keras3.md"):
         assert name in pages
         blocks = checker.extract_blocks(DOCS / name)
         assert any(not (b.skip or b.slow) for b in blocks), f"{name} has no light sample"
@@ -142,18 +142,34 @@ def test_all_doc_samples_run():
 
 
 # -- the READMEs ----------------------------------------------------------------------------
-def test_chinese_readme_quick_start_is_the_two_commands():
-    text = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
-    section = text.split("## 快速开始", 1)[1].split("\n## ", 1)[0]
-    commands = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    assert len(commands) == 1
-    assert commands[0].strip().splitlines() == [
+def _quick_start_commands(path: str, heading: str) -> list[str]:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1
+    return [line.split("#")[0].strip() for line in blocks[0].strip().splitlines()]
+
+
+def test_quick_start_makes_a_virtual_environment_first():
+    """A system Python refuses `pip install` (externally-managed-environment): both
+    READMEs start with a venv, then the demo and the tests, as CI (.ci/run) does."""
+    english = _quick_start_commands("README.md", "## Quick start")
+    assert english == _quick_start_commands("README.zh-CN.md", "## 快速开始") == [
+        "python3 -m venv .venv && . .venv/bin/activate",
         'pip install ".[demo]" && jkeras demo',
         'pip install -e ".[test]" && pytest',
     ]
+    for path in ("README.md", "README.zh-CN.md"):
+        assert "externally-managed-environment" in (ROOT / path).read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("path", ["README.zh-CN.md", "docs/README-sections.md"])
+def test_internal_notes_are_not_shipped():
+    assert not (DOCS / "README-sections.md").exists()
+    for path in [ROOT / "README.md", ROOT / "README.zh-CN.md", *DOCS.glob("*.md")]:
+        assert "README-sections" not in path.read_text(encoding="utf-8"), path.name
+
+
+@pytest.mark.parametrize("path", ["README.md", "README.zh-CN.md"])
 def test_readmes_list_the_ten_examples_and_the_compatibility_table(path):
     text = (ROOT / path).read_text(encoding="utf-8")
     for count in ("55,050", "5,200,610", "82,305", "140,160", "53,057", "165,077,800",

@@ -37,7 +37,7 @@ def test_ten_examples_each_with_a_docstring_and_tiny_flag():
     for name in scripts:
         source = (EXAMPLES_DIR / f"{name}.py").read_text(encoding="utf-8")
         doc = ast.get_docstring(ast.parse(source))
-        assert doc and doc.splitlines()[0].startswith("Seed section"), name
+        assert doc and doc.splitlines()[0].startswith("Example "), name
         assert "--tiny" in source and "JKERAS_EXAMPLES_TINY" in source, name
         assert "nb_epoch" not in source and "border_mode" not in source, name  # modern spelling
     readme = (EXAMPLES_DIR / "README.md").read_text(encoding="utf-8")

@@ -1,5 +1,6 @@
 """plot_model (SVG / PNG / DOT without pydot or graphviz) and plot_history."""
 
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -7,7 +8,8 @@ import pytest
 
 import jkeras
 from jkeras import layers
-from jkeras.utils.plot import _inversions, _isotonic_place, model_to_dot, plot_model
+from jkeras.utils.plot import model_to_dot, plot_model
+from jkeras.utils.plot_layout import _inversions, _isotonic_place
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -218,9 +220,10 @@ def test_dot_output(tmp_path):
     dot = (tmp_path / "m.dot").read_text()
     assert dot.startswith('digraph "pairs" {') and dot.rstrip().endswith("}")
     assert "subgraph cluster_" in dot and 'label="vision (Functional)"' in dot
-    assert dot.count("->") == 6
+    # one edge per tensor: the shared tower feeds "pair" twice (Keras 3 draws one)
+    assert dot.count("->") == 7
     collapsed = model_to_dot(model, show_shapes=True)
-    assert "enc1" not in collapsed and collapsed.count("->") == len(_connections(model))
+    assert "enc1" not in collapsed and collapsed.count("->") == len(_connections(model)) + 1
     assert "Output shape: (None, 1)" in collapsed.to_string()
 
 
@@ -297,3 +300,86 @@ def test_plot_history_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_history({"loss": [1.0]}, None)
+
+
+# -- a shared model's two calls, titles of nested models, and what `pip install jkeras` brings
+def _edge_paths(root):
+    """{"src->dst": [[(x, y), ...], ...]}: every drawn arrow's line, by its title."""
+    out = {}
+    for g in _groups(root, "edge"):
+        d = g.find(SVG + "path").get("d")
+        pts = [tuple(float(v) for v in p.split(",")) for p in d[1:].split(" L")]
+        out.setdefault(g.find(SVG + "title").text, []).append(pts)
+    return out
+
+
+@pytest.mark.parametrize("expand", [True, False])
+def test_a_shared_model_feeding_one_layer_twice_draws_two_arrows(tmp_path, expand):
+    root = _parse_plot(_shared_vision_model(), tmp_path / "m.svg", expand_nested=expand)
+    paths = _edge_paths(root)
+    (first, second) = paths["enc2->pair" if expand else "vision->pair"]
+    # two separate arrows, side by side, both reaching the concatenation
+    assert abs(first[-1][0] - second[-1][0]) >= 8
+    pair_top = _rects(root)["pair"][1]
+    assert all(abs(p[-1][1] - pair_top) < 12 for p in (first, second))
+
+
+def _crosses(points, box, step=1.0):
+    """True if the polyline `points` passes through the rectangle `box` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        n = max(1, int(max(abs(bx - ax), abs(by - ay)) / step))
+        for k in range(n + 1):
+            x, y = ax + (bx - ax) * k / n, ay + (by - ay) * k / n
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "BT"])
+def test_arrows_keep_clear_of_nested_model_titles(tmp_path, rankdir):
+    from jkeras.utils.plot_layout import _SvgMetrics
+
+    root = _parse_plot(_shared_vision_model(), tmp_path / "m.svg", expand_nested=True,
+                       show_shapes=True, rankdir=rankdir)
+    (label,) = [t for g in _groups(root, "cluster-labels") for t in g.iter(SVG + "text")]
+    assert label.text == "vision (Functional)"
+    x, y = float(label.get("x")), float(label.get("y"))
+    box = (x - 2, y - 11, x + _SvgMetrics().width(label.text, bold=True) + 2, y + 4)
+    paths = _edge_paths(root)
+    assert len(paths["digit_a->img"]) == len(paths["digit_b->img"]) == 1
+    for name, lines in paths.items():
+        for line in lines:
+            assert not _crosses(line, box), f"the arrow {name} crosses the title"
+
+
+def test_default_png_needs_only_what_jkeras_installs(tmp_path, monkeypatch):
+    """`plot_model(model)` writes model.png with pillow alone: no graphviz program, no
+    pydot, no matplotlib, and no system font (pillow's own font is used)."""
+    image = pytest.importorskip("PIL.Image")
+    import shutil
+
+    from jkeras.utils import plot_layout
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
+    for name in ("pydot", "pydotplus", "graphviz", "matplotlib"):
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setattr(plot_layout, "_load_font", lambda *a: None)
+    plot_model(_headline_model())
+    with image.open(tmp_path / "model.png") as im:
+        assert im.format == "PNG"
+        dark = sum(im.convert("L").histogram()[:100])
+    assert dark > 500  # the boxes' titles were drawn
+
+
+def test_pillow_is_a_core_dependency_and_matplotlib_is_not():
+    tomllib = pytest.importorskip("tomllib")
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    project = tomllib.loads(text)["project"]
+    names = {re.split(r"[<>=!~;\[ ]", d, maxsplit=1)[0].lower()
+             for d in project["dependencies"]}
+    assert "pillow" in names and "matplotlib" not in names
+    assert "graphviz" not in names and "pydot" not in names

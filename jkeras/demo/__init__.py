@@ -1,7 +1,9 @@
-"""`jkeras demo`: the seed guide's models trained on real data, with a report.
+"""`jkeras demo`: the Keras functional API guide's models trained on real data, with a
+report.
 
-Four tasks, each printing its held-out accuracy against a stated chance level
-and an accuracy floor (the demo exits non-zero when one is missed):
+Four tasks (examples 1, 8, 9 and 3 of the guide, numbered as in the README), each
+printing its held-out accuracy against a stated chance level and an accuracy floor
+(the demo exits non-zero when one is missed):
 
 ============================  =========  ======  ============  =============
 task                          chance     floor   floor --quick  data
@@ -31,6 +33,13 @@ from jkeras.demo.tasks import DemoConfig, TaskResult
 DEMO_EXTRAS = {"sklearn": "scikit-learn", "easy_vqa": "easy-vqa", "PIL": "pillow",
                "matplotlib": "matplotlib"}
 TASKS = ("digits_dense", "digit_pairs", "easy_vqa", "headline")
+#: what the console says as each task starts
+TASK_HEADINGS = {
+    "digits_dense": "Handwritten digits, dense network",
+    "digit_pairs": "Are these two digits the same? One shared vision tower",
+    "easy_vqa": "Visual question answering on easy-VQA",
+    "headline": "Headline popularity, two inputs and two outputs",
+}
 
 EXIT_OK = 0
 EXIT_BELOW_FLOOR = 1
@@ -79,23 +88,20 @@ def run_tasks(config: DemoConfig, tasks: Sequence[str] = TASKS, verbose="auto"):
     if unknown:
         raise ValueError(f"jkeras demo: unknown task(s) {unknown}; choose from {list(TASKS)}.")
     digits = None
-    for key in tasks:
+    for i, key in enumerate(tasks, 1):
         jkeras.backend.clear_session()
         jkeras.utils.set_random_seed(0)
         if key in ("digits_dense", "digit_pairs") and digits is None:
             digits = t.load_digits_data()
+        print(f"\n[task {i} of {len(tasks)}] {TASK_HEADINGS[key]}: {t.guide_example(key)}",
+              flush=True)
         if key == "digits_dense":
-            print("\n[1] Handwritten digits, dense network (seed: first model)", flush=True)
             yield t.run_digits_dense(digits, config, verbose)
         elif key == "digit_pairs":
-            print("\n[2] Are these two digits the same? (seed: shared vision model)", flush=True)
             yield t.run_digit_pairs(digits, config, verbose)
         elif key == "easy_vqa":
-            print("\n[3] Visual question answering on easy-VQA (seed: VQA model)", flush=True)
             yield t.run_vqa(t.load_vqa_data(config), config, verbose)
         else:
-            print("\n[4] Headline popularity, two inputs and two outputs (seed: multi-input "
-                  "multi-output model)", flush=True)
             yield t.run_headline(config, verbose)
 
 
@@ -145,5 +151,5 @@ def run_demo(out: str = "jkeras-demo", quick: bool = False, config: DemoConfig |
     return EXIT_OK
 
 
-__all__ = ["run_demo", "run_tasks", "check_floors", "missing_extras", "missing_extras_message",
-           "DemoConfig", "TaskResult", "TASKS", "DEMO_EXTRAS"]
+__all__ = ["run_demo", "run_tasks", "TASK_HEADINGS", "check_floors", "missing_extras",
+           "missing_extras_message", "DemoConfig", "TaskResult", "TASKS", "DEMO_EXTRAS"]

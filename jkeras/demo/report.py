@@ -9,10 +9,11 @@ import html
 import json
 import os
 import platform
+import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from jkeras.demo.tasks import DemoConfig, TaskResult
+from jkeras.demo.tasks import GUIDE_EXAMPLES, DemoConfig, TaskResult, guide_example
 
 _CSS = """
 body { font-family: Helvetica, Arial, 'DejaVu Sans', sans-serif; margin: 2em auto;
@@ -23,9 +24,13 @@ td, th { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; }
 th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pass { color: #1d7a2e; font-weight: bold; } .fail { color: #b3261e; font-weight: bold; }
 .pics { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-.pics figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; }
-.diagram { max-width: 520px; max-height: 900px; border: 1px solid #eee; }
+.pics figure { margin: 0; max-width: 100%; } figcaption { font-size: 0.9em; color: #555; }
+.pics figure.curves-figure { flex: 1 1 560px; }
+.diagram-frame { width: fit-content; max-width: 100%; max-height: 85vh; overflow: auto;
+                 border: 1px solid #ddd; }
+.diagram { display: block; max-width: none; max-height: none; }
 .curves { max-width: 100%; }
+.example { color: #555; margin-top: -0.4em; }
 .samples { display: flex; flex-wrap: wrap; gap: 1em; }
 .sample { width: 150px; font-size: 0.85em; }
 .sample img { width: 128px; height: 128px; image-rendering: pixelated; border: 1px solid #ddd; }
@@ -67,6 +72,12 @@ def write_task_files(result: TaskResult, out: str) -> dict[str, str]:
     return files
 
 
+def svg_size(path: str) -> tuple[float, float]:
+    """The width and height (CSS pixels) an SVG file declares."""
+    root = ET.parse(path).getroot()
+    return float(root.get("width")), float(root.get("height"))
+
+
 def _fmt(value: float) -> str:
     return f"{value:.3f}"
 
@@ -74,13 +85,14 @@ def _fmt(value: float) -> str:
 def _result_row(r: TaskResult) -> str:
     verdict = ('<span class="pass">pass</span>' if r.passed
                else '<span class="fail">below floor</span>')
-    return (f"<tr><td><a href=\"#{r.key}\">{html.escape(r.title)}</a></td>"
+    return (f"<tr><td class=num>{GUIDE_EXAMPLES[r.key][0]}</td>"
+            f"<td><a href=\"#{r.key}\">{html.escape(r.title)}</a></td>"
             f"<td class=num>{_fmt(r.accuracy)}</td><td class=num>{_fmt(r.chance)}</td>"
             f"<td class=num>{r.floor:.2f}</td><td>{verdict}</td>"
             f"<td class=num>{r.seconds:.0f} s</td></tr>")
 
 
-def _task_section(r: TaskResult) -> str:
+def _task_section(r: TaskResult, out: str) -> str:
     e = html.escape
     rows = [("held-out accuracy", _fmt(r.accuracy)),
             (f"chance ({r.chance_note})", _fmt(r.chance)),
@@ -93,12 +105,17 @@ def _task_section(r: TaskResult) -> str:
     notes = "".join(f"<p>{e(n)}</p>" for n in r.notes)
     pics = []
     if "model" in r.files:
-        pics.append(f'<figure><a href="{e(r.files["model"])}"><img class="diagram" '
-                    f'src="{e(r.files["model"])}" alt="diagram of {e(r.model.name)}"></a>'
-                    f'<figcaption>The model ({e(r.files["model"])})</figcaption></figure>')
+        # at its own size (text 12 px), in a frame that scrolls when it is large
+        name = e(r.files["model"])
+        w, h = svg_size(os.path.join(out, r.files["model"]))
+        pics.append(f'<figure><div class="diagram-frame"><img class="diagram" src="{name}" '
+                    f'width="{w:.0f}" height="{h:.0f}" alt="diagram of {e(r.model.name)}">'
+                    f'</div><figcaption>The model, full size (<a href="{name}">{name}</a>)'
+                    f'</figcaption></figure>')
     if "curves" in r.files:
-        pics.append(f'<figure><img class="curves" src="{e(r.files["curves"])}" '
-                    f'alt="training curves of {e(r.model.name)}"><figcaption>Training curves '
+        pics.append(f'<figure class="curves-figure"><img class="curves" '
+                    f'src="{e(r.files["curves"])}" alt="training curves of {e(r.model.name)}">'
+                    f'<figcaption>Training curves '
                     f'(validation: last 10% of the training data)</figcaption></figure>')
     samples = ""
     if any("file" in s for s in r.samples):
@@ -111,7 +128,9 @@ def _task_section(r: TaskResult) -> str:
                 f'{e(s["question"])}<br>model: <b>{e(s["answer"])}</b> '
                 f'({s["confidence"]:.0%}) {mark}<br>truth: {e(s["truth"])}</div>')
         samples = "<h3>Held-out examples</h3><div class=\"samples\">" + "".join(cells) + "</div>"
-    return (f'<h2 id="{e(r.key)}">{e(r.title)}</h2><p>{e(r.task)}</p>'
+    example = guide_example(r.key)
+    return (f'<h2 id="{e(r.key)}">{e(r.title)}</h2>'
+            f'<p class="example">{e(example[0].upper() + example[1:])}</p><p>{e(r.task)}</p>'
             f"<table>{table}</table>{notes}<div class=\"pics\">{''.join(pics)}</div>{samples}")
 
 
@@ -137,14 +156,15 @@ def write_report(results: list[TaskResult], out: str, config: DemoConfig,
         "<title>jkeras demo report</title>"
         f"<style>{_CSS}</style></head><body>"
         "<h1>jkeras demo</h1>"
-        "<p>The models of the Keras functional API guide, trained with jkeras on data that "
-        "ships inside Python packages (scikit-learn's digits, easy-VQA) or is generated "
-        f"here. Accuracy is measured on held-out data. Result: {verdict}.</p>"
+        "<p>Four models of the Keras functional API guide (its examples are numbered as in "
+        "jkeras's README), trained with jkeras on data that ships inside Python packages "
+        "(scikit-learn's digits, easy-VQA) or is generated here. Accuracy is measured on "
+        f"held-out data. Result: {verdict}.</p>"
         f"<p class=\"meta\">{html.escape(meta)}</p>"
-        "<table><tr><th>task</th><th>held-out accuracy</th><th>chance</th><th>floor</th>"
-        "<th>result</th><th>time</th></tr>"
+        "<table><tr><th>example</th><th>task</th><th>held-out accuracy</th><th>chance</th>"
+        "<th>floor</th><th>result</th><th>time</th></tr>"
         + "".join(_result_row(r) for r in results) + "</table>"
-        + "".join(_task_section(r) for r in results)
+        + "".join(_task_section(r, out) for r in results)
         + "</body></html>\n")
     path = os.path.join(out, "index.html")
     with open(path, "w", encoding="utf-8") as f:

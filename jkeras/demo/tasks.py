@@ -1,6 +1,6 @@
-"""The four tasks of `jkeras demo`: data, models (the seed guide's architectures)
-and training. Each `run_*` function trains on the data it is given and returns a
-`TaskResult`; the data loaders are separate so that tests can pass tiny data.
+"""The four tasks of `jkeras demo`: data, models (the architectures of the Keras
+functional API guide) and training. Each `run_*` function trains on the data it is
+given and returns a `TaskResult`; the data loaders are separate so that tests can pass tiny data.
 
 Held-out accuracy is always measured on data the model never trained on:
 the digits' test split (and pairs made only from it), easy-VQA's test split
@@ -19,10 +19,28 @@ import numpy as np
 import jkeras as keras
 from jkeras import layers
 
-
 # ---------------------------------------------------------------------------
 # Settings and results
 # ---------------------------------------------------------------------------
+GUIDE = "the Keras functional API guide"
+
+#: task key -> (number, name) of the guide's example it trains, numbered as in the
+#: README's table "The ten examples of the functional API guide"
+GUIDE_EXAMPLES = {
+    "digits_dense": (1, "first model"),
+    "digit_pairs": (8, "shared vision model"),
+    "easy_vqa": (9, "visual question answering"),
+    "headline": (3, "multiple inputs and outputs"),
+}
+
+
+def guide_example(key: str) -> str:
+    """'example 8 of the Keras functional API guide (shared vision model)': which
+    example of the guide a task trains."""
+    number, name = GUIDE_EXAMPLES[key]
+    return f"example {number} of {GUIDE} ({name})"
+
+
 @dataclasses.dataclass
 class DemoConfig:
     """Sizes, epochs and accuracy floors of one demo run.
@@ -41,7 +59,7 @@ class DemoConfig:
     vqa_test_questions: int | None = None  #: None: all 9,673
     vqa_image_size: int = 32  #: images are downsampled from 64x64
     vqa_epochs: int = 8
-    vqa_filters: tuple[int, int, int] = (8, 16, 32)  #: seed: (64, 128, 256)
+    vqa_filters: tuple[int, int, int] = (8, 16, 32)  #: the guide's: (64, 128, 256)
     headline_train: int = 12_000
     headline_test: int = 2_000
     headline_epochs: int = 10
@@ -51,12 +69,12 @@ class DemoConfig:
 
     @classmethod
     def full(cls) -> DemoConfig:
-        """The full demo (under 10 minutes on 2 CPU cores)."""
+        """The full demo (about 2 minutes on 2 CPU cores: `jkeras.cli.DEMO_MINUTES`)."""
         return cls()
 
     @classmethod
     def quick(cls) -> DemoConfig:
-        """`--quick` (under 2 minutes on 2 CPU cores): fewer samples and epochs,
+        """`--quick` (about 30 s on 2 CPU cores): fewer samples and epochs,
         lower floors."""
         return cls(name="quick", digits_epochs=15, pairs_train=6_000, pairs_test=1_000,
                    pairs_epochs=4, vqa_train_questions=12_000, vqa_test_questions=3_000,
@@ -116,7 +134,7 @@ def _accuracy(pred: np.ndarray, y: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------
-# 1. Handwritten digits, dense network (seed section 1)
+# 1. Handwritten digits, dense network (the guide's example 1)
 # ---------------------------------------------------------------------------
 def load_digits_data():
     """``(x_train, y_train), (x_test, y_test)``: digits as floats in [0, 1], shape
@@ -129,8 +147,8 @@ def load_digits_data():
 
 
 def build_digits_dense(n_features: int = 64):
-    """The seed's first model: Input(64) → Dense(64, relu) → Dense(64, relu) →
-    Dense(10, softmax) (the seed has 784 MNIST pixels; these digits have 64)."""
+    """The guide's first model: Input(64) → Dense(64, relu) → Dense(64, relu) →
+    Dense(10, softmax) (the guide has 784 MNIST pixels; these digits have 64)."""
     inputs = layers.Input(shape=(n_features,), name="pixels")
     x = layers.Dense(64, activation="relu")(inputs)
     x = layers.Dense(64, activation="relu")(x)
@@ -156,12 +174,12 @@ def run_digits_dense(data, config: DemoConfig, verbose="auto") -> TaskResult:
         chance_note="1 in 10 classes", floor=config.floors["digits_dense"],
         seconds=time.perf_counter() - start, train_size=len(x_tr), test_size=len(x_te),
         epochs=config.digits_epochs,
-        notes=["Seed section 1, with 64 input pixels instead of MNIST's 784; rmsprop, "
+        notes=["The guide's model, with 64 input pixels instead of MNIST's 784; rmsprop, "
                "categorical cross-entropy, batch 64."])
 
 
 # ---------------------------------------------------------------------------
-# 2. Are these two digits the same? (seed section 6, shared vision model)
+# 2. Are these two digits the same? (the guide's example 8, shared vision model)
 # ---------------------------------------------------------------------------
 def make_digit_pairs(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator):
     """`n` pairs ``(a, b, same)`` from one pool of digits: half show the same
@@ -191,10 +209,10 @@ def make_digit_pairs(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Genera
 
 
 def build_digit_pairs(image_shape=(8, 8, 1)):
-    """The seed's shared vision model: one tower (two 3x3 Conv2D(64), 2x2 max
+    """The guide's shared vision model: one tower (two 3x3 Conv2D(64), 2x2 max
     pooling, Flatten) as a `Model`, applied to both digits (same weights),
     concatenated. One Dense(64, relu) sits between the concatenation and the
-    seed's Dense(1, sigmoid): see `PAIRS_NOTE`."""
+    guide's Dense(1, sigmoid): see `PAIRS_NOTE`."""
     digit_input = layers.Input(shape=image_shape, name="digit")
     x = layers.Conv2D(64, (3, 3))(digit_input)
     x = layers.Conv2D(64, (3, 3))(x)
@@ -214,7 +232,7 @@ def build_digit_pairs(image_shape=(8, 8, 1)):
 
 
 PAIRS_NOTE = (
-    "The seed feeds the concatenation straight into Dense(1, sigmoid). That head scores a "
+    "The guide feeds the concatenation straight into Dense(1, sigmoid). That head scores a "
     "pair as f(a) + g(b), which cannot say 'same class' for 10 classes (if (i,i) and (j,j) "
     "score above 0, (i,j) or (j,i) must too); trained that way it stays near chance (0.5). "
     "One Dense(64, relu) after the concatenation lets the two encodings interact."
@@ -241,13 +259,13 @@ def run_digit_pairs(data, config: DemoConfig, verbose="auto", seed: int = 0) -> 
         floor=config.floors["digit_pairs"], seconds=time.perf_counter() - start,
         train_size=len(same), test_size=len(tsame), epochs=config.pairs_epochs,
         extra={"shared tower parameters": float(model.get_layer("vision_model").count_params())},
-        notes=["Seed section 6 ('shared vision model'), on 8x8 digits instead of 27x27; the "
-               "tower is one Model called on both inputs, so both use the same weights.",
+        notes=["The guide's model, on 8x8 digits instead of 27x27; the tower is one Model "
+               "called on both inputs, so both use the same weights.",
                PAIRS_NOTE])
 
 
 # ---------------------------------------------------------------------------
-# 3. Visual question answering on easy-VQA (seed section 6)
+# 3. Visual question answering on easy-VQA (the guide's example 9)
 # ---------------------------------------------------------------------------
 @dataclasses.dataclass
 class VQAData:
@@ -303,7 +321,7 @@ def load_vqa_data(config: DemoConfig, seed: int = 0) -> VQAData:
 
 def build_vqa(image_size: int, maxlen: int, vocab_size: int, n_answers: int,
               filters=(8, 16, 32), embed_dim: int = 32, lstm_units: int = 64):
-    """The seed's VQA model, shrunk: a Sequential vision model with the seed's shape
+    """The guide's VQA model, shrunk: a Sequential vision model with the guide's shape
     (conv same, conv valid, pool; conv same, conv valid, pool; conv same, conv valid,
     conv valid, pool; flatten) with `filters` instead of (64, 128, 256); the question
     as Embedding → LSTM; both vectors concatenated → Dense(n_answers, softmax)."""
@@ -371,15 +389,15 @@ def run_vqa(data: VQAData, config: DemoConfig, verbose="auto", n_samples: int = 
                f"('{data.answers[int(majority)]}')": float(np.mean(
                    data.test_answers == majority))},
         samples=samples,
-        notes=[f"Seed section 6 ('visual question answering'): the vision model is a "
-               f"Sequential with the seed's layer pattern and {config.vqa_filters} filters "
+        notes=[f"The guide's model, smaller: the vision model is a Sequential with the "
+               f"guide's layer pattern and {config.vqa_filters} filters "
                f"instead of (64, 128, 256); the question encoder is Embedding → LSTM; "
                f"the two vectors are concatenated and fed to Dense({len(data.answers)}, "
-               f"softmax) as in the seed. Adam, sparse categorical cross-entropy."])
+               f"softmax) as in the guide. Adam, sparse categorical cross-entropy."])
 
 
 # ---------------------------------------------------------------------------
-# 4. The headline model: two inputs, two outputs (seed section 3)
+# 4. The headline model: two inputs, two outputs (the guide's example 3)
 # ---------------------------------------------------------------------------
 #: Word ids 1..UPBEAT_WORDS are "upbeat" words; 0 pads.
 UPBEAT_WORDS = 20
@@ -428,9 +446,9 @@ def headline_bounds() -> dict[str, float]:
 
 def build_headline(vocab_size: int = 1000, maxlen: int = 30, embed_dim: int = 64,
                    n_aux: int = 5):
-    """The seed's headline model: main_input (word ids) → Embedding → LSTM(32) →
+    """The guide's headline model: main_input (word ids) → Embedding → LSTM(32) →
     aux_output; [LSTM output, aux_input] concatenated → three Dense(64, relu) →
-    main_output; rmsprop, binary cross-entropy, loss weights 1 and 0.2. (The seed
+    main_output; rmsprop, binary cross-entropy, loss weights 1 and 0.2. (The guide
     has 10,000 words, 100 per headline and 512-dim embeddings.)"""
     main_input = layers.Input(shape=(maxlen,), dtype="int32", name="main_input")
     x = layers.Embedding(output_dim=embed_dim, input_dim=vocab_size)(main_input)
@@ -478,13 +496,14 @@ def run_headline(config: DemoConfig, verbose="auto", seed: int = 0) -> TaskResul
         chance_note="balanced classes", floor=config.floors["headline"],
         seconds=time.perf_counter() - start, train_size=len(y), test_size=len(ty),
         epochs=config.headline_epochs, extra=extra,
-        notes=["Seed section 3 with 1,000 words, 30 per headline and 64-dim embeddings "
-               "(seed: 10,000, 100 and 512); LSTM(32), three Dense(64), loss weights 1 and "
-               "0.2 as in the seed. The main output beats the best headline-only accuracy "
-               "only by using the auxiliary input."])
+        notes=["The guide's model, with 1,000 words, 30 per headline and 64-dim embeddings "
+               "(the guide: 10,000, 100 and 512); LSTM(32), three Dense(64), loss weights 1 "
+               "and 0.2 as in the guide. The main output beats the best headline-only "
+               "accuracy only by using the auxiliary input."])
 
 
 __all__ = ["DemoConfig", "TaskResult", "load_digits_data", "build_digits_dense",
            "run_digits_dense", "make_digit_pairs", "build_digit_pairs", "run_digit_pairs",
            "VQAData", "downsample", "load_vqa_data", "build_vqa", "run_vqa", "make_headlines",
-           "headline_bounds", "build_headline", "run_headline", "PAIRS_NOTE"]
+           "headline_bounds", "build_headline", "run_headline", "PAIRS_NOTE", "GUIDE",
+           "GUIDE_EXAMPLES", "guide_example"]

@@ -2,67 +2,53 @@
 
 `import jkeras as keras` serves Keras 1, 2 and 3 code. The names here are
 Keras 3's top level (`keras.Model`, `keras.layers`, `keras.ops`, ...);
-docs/keras3-compatibility.md lists what each module provides.
+docs/keras3-compatibility.md lists what each module provides. They are
+imported on first use, so `import jkeras` (and `jkeras --help`) does not load
+JAX until a name is needed.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from jkeras.backend import xla_flags as _xla_flags  # noqa: E402
-
-# Before any JAX computation: XLA reads XLA_FLAGS when its CPU backend starts.
-_xla_flags.apply_cpu_tuning()
-
-from jkeras import (  # noqa: E402
-    activations,
-    applications,
-    backend,
-    callbacks,
-    config,
-    constraints,
-    datasets,
-    distribution,
-    dtype_policies,
-    initializers,
-    layers,
-    legacy,
-    losses,
-    metrics,
-    mixed_precision,
-    models,
-    ops,
-    optimizers,
-    preprocessing,
-    random,
-    regularizers,
-    saving,
-    tree,
-    utils,
-    visualization,
-    wrappers,
+# public modules: `jkeras.<name>`
+_MODULES = (
+    "activations", "applications", "backend", "callbacks", "compat", "config", "constraints",
+    "datasets", "distillation", "distribution", "dtype_policies", "initializers", "layers",
+    "legacy", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers",
+    "preprocessing", "random", "regularizers", "saving", "training", "tree", "utils",
+    "visualization", "wrappers",
 )
-from jkeras import training as _training  # noqa: E402,F401  (registers the training service)
-from jkeras.backend.device_scope import device  # noqa: E402
-from jkeras.backend.dtype_policy import DTypePolicy, FloatDTypePolicy  # noqa: E402
-from jkeras.backend.keras_tensor import KerasTensor  # noqa: E402
-from jkeras.backend.naming import name_scope  # noqa: E402
-from jkeras.backend.remat import RematScope, remat  # noqa: E402
-from jkeras.backend.scope import KerasStatelessScope as StatelessScope  # noqa: E402
-from jkeras.backend.scope import SymbolicScope  # noqa: E402
-from jkeras.engine.function import Function  # noqa: E402
-from jkeras.engine.input_layer import Input, InputLayer  # noqa: E402
-from jkeras.engine.input_spec import InputSpec  # noqa: E402
-from jkeras.engine.layer import Layer  # noqa: E402
-from jkeras.engine.model import Model  # noqa: E402
-from jkeras.engine.sequential import Sequential  # noqa: E402
-from jkeras.engine.variable import Variable  # noqa: E402
-from jkeras.initializers import Initializer  # noqa: E402
-from jkeras.losses import Loss  # noqa: E402
-from jkeras.metrics import Metric  # noqa: E402
-from jkeras.ops.operation import Operation  # noqa: E402
-from jkeras.optimizers import Optimizer  # noqa: E402
-from jkeras.regularizers import Regularizer  # noqa: E402
 
-objectives = losses  # Keras 1 name
+# public objects: name -> (module, attribute)
+_OBJECTS = {
+    "DTypePolicy": ("jkeras.backend.dtype_policy", "DTypePolicy"),
+    "FloatDTypePolicy": ("jkeras.backend.dtype_policy", "FloatDTypePolicy"),
+    "Function": ("jkeras.engine.function", "Function"),
+    "Initializer": ("jkeras.initializers", "Initializer"),
+    "Input": ("jkeras.engine.input_layer", "Input"),
+    "InputLayer": ("jkeras.engine.input_layer", "InputLayer"),
+    "InputSpec": ("jkeras.engine.input_spec", "InputSpec"),
+    "KerasTensor": ("jkeras.backend.keras_tensor", "KerasTensor"),
+    "Layer": ("jkeras.engine.layer", "Layer"),
+    "Loss": ("jkeras.losses", "Loss"),
+    "Metric": ("jkeras.metrics", "Metric"),
+    "Model": ("jkeras.engine.model", "Model"),
+    "Operation": ("jkeras.ops.operation", "Operation"),
+    "Optimizer": ("jkeras.optimizers", "Optimizer"),
+    "Regularizer": ("jkeras.regularizers", "Regularizer"),
+    "RematScope": ("jkeras.backend.remat", "RematScope"),
+    "Sequential": ("jkeras.engine.sequential", "Sequential"),
+    "StatelessScope": ("jkeras.backend.scope", "KerasStatelessScope"),
+    "SymbolicScope": ("jkeras.backend.scope", "SymbolicScope"),
+    "Variable": ("jkeras.engine.variable", "Variable"),
+    "device": ("jkeras.backend.device_scope", "device"),
+    "name_scope": ("jkeras.backend.naming", "name_scope"),
+    "remat": ("jkeras.backend.remat", "remat"),
+    "objectives": ("jkeras.losses", None),  # Keras 1's name of `losses`
+}
 
 
 def version() -> str:
@@ -71,16 +57,21 @@ def version() -> str:
 
 
 def __getattr__(name: str):
-    # Modules that pull in optional parts are imported when first used.
-    if name in ("compat", "distillation"):
-        import importlib
+    if name in _MODULES:
+        value = importlib.import_module(f"jkeras.{name}")
+    elif name in _OBJECTS:
+        module, attribute = _OBJECTS[name]
+        value = importlib.import_module(module)
+        if attribute is not None:
+            value = getattr(value, attribute)
+    else:
+        raise AttributeError(f"module 'jkeras' has no attribute '{name}'")
+    globals()[name] = value
+    return value
 
-        try:
-            return importlib.import_module(f"jkeras.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"jkeras.{name}":
-                raise
-    raise AttributeError(f"module 'jkeras' has no attribute '{name}'")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULES) | set(_OBJECTS))
 
 
 __all__ = [

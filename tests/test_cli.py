@@ -69,8 +69,6 @@ def test_demo_time_is_the_same_in_help_and_both_readmes(capsys):
                           r"`--quick`：约 (\d+) 秒") == stated
 
 
-@pytest.mark.xfail(strict=True, reason="jkeras/__init__.py imports every submodule, and with "
-                   "them JAX, eagerly; `jkeras --help` passes once it loads them on first use")
 def test_help_does_not_import_jax():
     code = ("import sys; from jkeras.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"

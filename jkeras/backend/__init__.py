@@ -1,6 +1,13 @@
 """Backend: configuration, dtypes, random keys, stateless scope and KerasTensor."""
 
-from jkeras.backend.config import (
+from jkeras.backend import xla_flags as _xla_flags
+
+# Before any JAX computation (every part of jkeras imports this package first): XLA reads
+# XLA_FLAGS when its CPU backend starts.
+_xla_flags.apply_cpu_tuning()
+
+# isort: split
+from jkeras.backend.config import (  # noqa: E402
     epsilon,
     floatx,
     image_data_format,
@@ -11,15 +18,15 @@ from jkeras.backend.config import (
     set_image_dim_ordering,
     standardize_data_format,
 )
-from jkeras.backend.dtype_names import (
+from jkeras.backend.dtype_names import (  # noqa: E402
     is_float_dtype,
     is_int_dtype,
     result_type,
     standardize_dtype,
 )
-from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor
-from jkeras.backend.naming import get_uid
-from jkeras.backend.random import set_random_seed
+from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor  # noqa: E402
+from jkeras.backend.naming import get_uid  # noqa: E402
+from jkeras.backend.random import set_random_seed  # noqa: E402
 
 
 def __getattr__(name: str):

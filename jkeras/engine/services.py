@@ -3,14 +3,16 @@
 `Model.compile/fit/evaluate/predict/...` and `save/load_weights/get_config`
 are implemented by `jkeras.training` and `jkeras.saving`, which sit above the
 engine in the package's layering. Each of them registers an object here when
-it is imported (`import jkeras` imports both); the engine looks the object up
-by name when a method needs it. So the import graph has no cycle and no lazy
-import from the engine into the layers above it.
+it is imported; the engine looks the object up by name when a method needs it
+(loading the provider package by name the first time, as a plug-in). So the
+import graph has no cycle: the engine names no module above it in code.
 """
 
 from __future__ import annotations
 
 _registry: dict = {}
+# the package that provides each service (it registers it when imported)
+_PROVIDERS = {"training": "jkeras.training", "saving": "jkeras.saving"}
 
 
 def register(name: str, service) -> None:
@@ -22,6 +24,12 @@ def get(name: str):
     """The registered implementation of `name`; a clear error when the package
     that provides it was not imported."""
     service = _registry.get(name)
+    if service is None and name in _PROVIDERS:
+        # the provider is a plug-in found by name: loading it registers the service
+        import importlib
+
+        importlib.import_module(_PROVIDERS[name])
+        service = _registry.get(name)
     if service is None:
         raise RuntimeError(
             f"jkeras's {name} package is not loaded: `import jkeras` (or `import "

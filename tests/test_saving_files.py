@@ -517,3 +517,18 @@ def test_subclassed_model_keras_file_round_trip(tmp):
     m2 = load_model(p)
     assert isinstance(m2, TwoLayerNet)
     _assert_same(m, m2, x)
+
+
+def test_models_pickle_and_deepcopy_through_the_keras_format():
+    import copy
+    import pickle
+
+    model = jkeras.Sequential([jkeras.Input((3,)), jkeras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert clone is not model and clone.compiled
+        np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+        assert clone.optimizer.iterations == 1
+        assert clone.layers[0].kernel is not model.layers[0].kernel

@@ -347,6 +347,12 @@ class Model(Layer):
                                                                  custom_objects)
         return cls(**config)
 
+    def __reduce__(self):
+        """Pickling and `copy.deepcopy` go through the `.keras` format (config,
+        weights, compile arguments and optimizer state), as in Keras 3."""
+        saving = services.saving()
+        return (saving.model_from_keras_bytes, (saving.model_to_keras_bytes(self),))
+
     def to_json(self, **kwargs) -> str:
         """The model's architecture as a JSON string (Keras 3 layout);
         `jkeras.models.model_from_json` rebuilds it."""

@@ -4,14 +4,20 @@
 Keras 3's top level (`keras.Model`, `keras.layers`, `keras.ops`, ...);
 docs/keras3-compatibility.md lists what each module provides. They are
 imported on first use, so `import jkeras` (and `jkeras --help`) does not load
-JAX until a name is needed.
+JAX until a name is needed; it only tunes XLA:CPU and the host allocator.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from jkeras.backend import xla_flags as _xla_flags
+
 __version__ = "0.1.0"
+
+# Before any JAX computation: XLA reads XLA_FLAGS when its CPU backend starts (this
+# imports no JAX).
+_xla_flags.apply_cpu_tuning()
 
 # public modules: `jkeras.<name>`
 _MODULES = (

@@ -1,13 +1,6 @@
 """Backend: configuration, dtypes, random keys, stateless scope and KerasTensor."""
 
-from jkeras.backend import xla_flags as _xla_flags
-
-# Before any JAX computation (every part of jkeras imports this package first): XLA reads
-# XLA_FLAGS when its CPU backend starts.
-_xla_flags.apply_cpu_tuning()
-
-# isort: split
-from jkeras.backend.config import (  # noqa: E402
+from jkeras.backend.config import (
     epsilon,
     floatx,
     image_data_format,
@@ -18,18 +11,28 @@ from jkeras.backend.config import (  # noqa: E402
     set_image_dim_ordering,
     standardize_data_format,
 )
-from jkeras.backend.dtype_names import (  # noqa: E402
+from jkeras.backend.dtype_names import (
     is_float_dtype,
     is_int_dtype,
     result_type,
     standardize_dtype,
 )
-from jkeras.backend.keras_tensor import KerasTensor, is_keras_tensor  # noqa: E402
-from jkeras.backend.naming import get_uid  # noqa: E402
-from jkeras.backend.random import set_random_seed  # noqa: E402
+from jkeras.backend.naming import get_uid
+
+# Names whose modules import JAX load on first use, so that importing this package (which
+# `import jkeras` does, to tune XLA before JAX starts) stays free of JAX.
+_LAZY = {"KerasTensor": "jkeras.backend.keras_tensor",
+         "is_keras_tensor": "jkeras.backend.keras_tensor",
+         "set_random_seed": "jkeras.backend.random"}
 
 
 def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     # Keras 1/2 `K.function` / `K.learning_phase` build models, so they live in the
     # engine (a layer above this package) and are imported when first asked for.
     if name in ("function", "learning_phase"):

@@ -165,7 +165,25 @@ def peer_jkeras(args, result):
 
     result["jkeras_path"] = os.path.dirname(keras.__file__)
     compilation_cache.enable()  # what fit() does first: jkeras's own cache setting
+    set_jkeras_distribution(keras, args.distribution, result)
     run_keras(args, result, keras, None)
+
+
+def set_jkeras_distribution(keras, kind: str, result: dict) -> None:
+    """`--distribution`: none (the default path), data_parallel (DataParallel over
+    every device JAX sees) or model_parallel (a (1, n) mesh, all 'model' axis,
+    variables replicated: the ModelParallel code path with nothing to split)."""
+    result["distribution"] = kind
+    if kind == "none":
+        return
+    D = keras.distribution
+    devices = D.list_devices()
+    result["n_devices"] = len(devices)
+    if kind == "data_parallel":
+        D.set_distribution(D.DataParallel())
+        return
+    mesh = D.DeviceMesh((1, len(devices)), ("batch", "model"), devices)
+    D.set_distribution(D.ModelParallel(layout_map=D.LayoutMap(mesh), batch_dim_name="batch"))
 
 
 def _keras3(backend: str):
@@ -423,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="predict over the first N samples (default: all)")
     p.add_argument("--first-epoch-only", action="store_true",
                    help="only the first epoch (for the warm-compilation-cache rerun)")
+    p.add_argument("--distribution", default="none",
+                   choices=["none", "data_parallel", "model_parallel"],
+                   help="jkeras peer only: train under this jkeras.distribution")
     args = p.parse_args(argv)
 
     result: dict = {"peer": args.peer, "model": args.model, "n": args.n,

@@ -190,7 +190,8 @@ def test_fit_raises_before_training_for_a_layout_map_naming_no_variable():
 def test_runtime_single_process_helpers():
     assert runtime.process_count() == 1 and runtime.process_index() == 0
     assert runtime.is_process_zero() and not runtime.is_multiprocess()
-    assert runtime.local_batch_size(32) == 32 and runtime.global_batch_size(8) == 8
+    assert runtime.global_batch_size(8) == 8
+    assert runtime.global_batch_size(8, D.DataParallel()) == 8  # one process: one shard
     runtime.barrier("x")
     runtime.assert_same_across_processes(3, "steps")
     tree = {"a": np.float32(1.5), "b": [np.arange(3)]}

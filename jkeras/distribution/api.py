@@ -272,7 +272,7 @@ class Distribution:
 
     @property
     def batch_size_divisor(self) -> int:
-        """The global batch size must be a multiple of this (devices on the batch axis)."""
+        """Devices on the batch axis (a single process's batch must be a multiple)."""
         return self.device_mesh.axis_size(self.batch_dim_name)
 
     def get_data_layout(self, data_shape) -> NamedSharding:
@@ -290,14 +290,29 @@ class Distribution:
         return None
 
     def check_batch_size(self, batch_size: int, what: str = "batch_size") -> None:
-        """Raises ValueError if the global batch does not divide over the batch axis."""
-        n = self.batch_size_divisor
-        if int(batch_size) % n:
-            raise ValueError(
-                f"{type(self).__name__}: the global {what} {batch_size} does not divide "
-                f"evenly over the {n} devices of mesh axis '{self.batch_dim_name}'. Use a "
-                f"{what} that is a multiple of {n}."
-            )
+        """Raises ValueError if this process's `batch_size` rows do not split evenly
+        over its devices of the batch axis (the rule: `batching`)."""
+        from jkeras.distribution import batching
+
+        batching.layout_of(self).check_batch_size(batch_size, what)
+
+    @property
+    def num_processes(self) -> int:
+        """Processes in the run (1 without `initialize`)."""
+        return jax.process_count() if jax.distributed.is_initialized() else 1
+
+    @property
+    def num_model_replicas(self) -> int:
+        """Devices on the batch axis: copies of the model that see different rows."""
+        return self.batch_size_divisor
+
+    @property
+    def data_shard_id(self) -> int:
+        """Which shard of each global batch this process feeds (processes of one
+        model replica feed the same shard)."""
+        from jkeras.distribution import batching
+
+        return batching.layout_of(self).shard_index
 
     @contextlib.contextmanager
     def scope(self):

@@ -16,6 +16,12 @@ When the data fits the memory budget it is one window put on the device once
 epoch streams through windows of `R` rows gathered on the host in the epoch's
 order. Window sizes are rounded up to a power-of-two number of batches, so data
 of similar size reuses a compiled function.
+
+Under a distribution the windows are the same, laid out for the mesh (see
+`jkeras.distribution.batching`): each device of the batch axis holds the rows
+it reads (a resident window: a copy of this process's rows; a streamed one:
+its own part, in batch order) and `perm` is split likewise, so the compiled
+step gathers every device's share of a batch from its own memory.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.distribution import batching, runtime
 from jkeras.training import data_order
-from jkeras.training.placement import aligned_empty, place_batch
+from jkeras.training.placement import aligned_empty, place_batch, put_local
 
 Batch = tuple  # (x_list, y_list, sw_list, valid)
 
@@ -138,16 +145,18 @@ def _pad_rows(a, size: int):
 
 
 class _ValidMasks:
-    """Device masks of `size` rows with the first `real` set, cached."""
+    """Device masks of `size` rows with the first `real` set (rows `lo` .. `hi`
+    of it: a process's share of a global batch), cached."""
 
     def __init__(self):
         self._cache: dict = {}
 
-    def get(self, size: int, real: int):
-        key = (size, real)
+    def get(self, size: int, real: int, lo: int = 0, hi: int | None = None):
+        hi = size if hi is None else hi
+        key = (size, real, lo, hi)
         m = self._cache.get(key)
         if m is None:
-            m = place_batch((np.arange(size) < real).astype("float32"))
+            m = place_batch((np.arange(lo, hi) < real).astype("float32"))
             self._cache[key] = m
         return m
 
@@ -219,14 +228,20 @@ class DataHandler:
 
 class ArrayHandler(DataHandler):
     """In-memory arrays (standardized: x, y, sw flat lists with one row count),
-    served as windows (see the module doc) or batches."""
+    served as windows (see the module doc) or batches. `batch_size` is this
+    process's batch; the windows are laid out for the distribution active when
+    the handler is made."""
 
     def __init__(self, x: list, y: list, sw: list, batch_size: int, shuffle=False,
                  steps: int | None = None, pad: bool = True, budget_bytes: int | None = None):
         self.num_samples = n = num_rows(x + y + sw)
         self.batch_size = bs = int(batch_size)
         self._nx, self._ny = len(x), len(y)
-        self.arrays = [a if isinstance(a, jax.Array) else np.asarray(a) for a in x + y + sw]
+        self.layout = batching.layout_of(runtime.active())
+        self._groups = self.layout.local_groups if self.layout is not None else 1
+        keep = self.layout is None  # under a distribution windows are built on the host
+        self.arrays = [a if keep and isinstance(a, jax.Array) else np.asarray(a)
+                       for a in x + y + sw]
         self.shuffle = shuffle
         self.pad = pad
         self._full_steps = -(-n // bs)
@@ -266,9 +281,12 @@ class ArrayHandler(DataHandler):
             part += 1
 
     # windows ----------------------------------------------------------------------------
-    def _host_window(self, rows: np.ndarray, buffers: list | None = None) -> tuple:
+    def _host_window(self, rows: np.ndarray, buffers: list | None = None,
+                     whole: bool = False) -> tuple:
         """Window arrays holding data rows `rows` (-1: a padding row, filled with a
-        real row), `window_rows` rows each; written into `buffers` when given."""
+        real row), `window_rows` rows each, on the device(s); written into `buffers`
+        when given. `whole`: every device of the batch axis gets all the rows (a
+        resident window); else each its part (see `_put`)."""
         size = self.window_rows
         real = rows[rows >= 0]
         fill = int(real[0]) if len(real) else 0
@@ -280,19 +298,44 @@ class ArrayHandler(DataHandler):
         for j, a in enumerate(self.arrays):
             if isinstance(a, jax.Array):
                 if dev_idx is None:
-                    dev_idx = place_batch(idx.astype(np.int32))
+                    dev_idx = put_local(idx.astype(np.int32))
                 out.append(_gather(a, dev_idx))
                 continue
             buf = buffers[j] if buffers is not None else aligned_empty(
                 (size, *a.shape[1:]), a.dtype)
             np.take(a, idx, axis=0, out=buf, mode="clip")
             out.append(buf)
-        return self._split(place_batch(out))
+        return self._split(self._put(out, whole))
 
-    def _stream_window(self, rows: np.ndarray) -> tuple[tuple, list]:
-        """A streaming window in the next of `_STREAM_BUFFERS` reused host buffers
-        (waiting until the device is done with that buffer's previous window).
-        Returns (window data, its `done` list)."""
+    def _put(self, arrays: list, whole: bool) -> list:
+        """Window arrays on the device(s). Under a distribution the device(s) of
+        this process's batch-axis group j get block j of each array (rows
+        arranged by `_device_order`), or all of it when `whole`."""
+        if self.layout is None:
+            return put_local(arrays)
+        g = self._groups
+        return [self.layout.put_blocks([a] * g if whole else np.split(a, g)) for a in arrays]
+
+    def _device_order(self, positions: np.ndarray) -> np.ndarray:
+        """`positions` (one entry per batch position of a window) in the order the
+        devices hold them: group by group under a distribution, else unchanged."""
+        if self.layout is None:
+            return positions
+        return self.layout.window_order(positions, self.batch_size)
+
+    def _padded(self, positions: np.ndarray) -> np.ndarray:
+        """`positions` padded with -1 to `window_rows` entries."""
+        size = self.window_rows
+        if len(positions) >= size:
+            return positions
+        return np.concatenate([positions, np.full(size - len(positions), -1,
+                                                  dtype=positions.dtype)])
+
+    def _stream_window(self, chunk: np.ndarray) -> tuple[tuple, list, object]:
+        """A streaming window of the data rows `chunk` (one per batch position, -1
+        for padding) in the next of `_STREAM_BUFFERS` reused host buffers (waiting
+        until the device is done with that buffer's previous window). Returns
+        (window data, its `done` list, its perm)."""
         if len(self._pool) < _STREAM_BUFFERS:
             bufs = [None if isinstance(a, jax.Array) else aligned_empty(
                 (self.window_rows, *a.shape[1:]), a.dtype) for a in self.arrays]
@@ -302,7 +345,14 @@ class ArrayHandler(DataHandler):
         if slot[1]:
             jax.block_until_ready(slot[1][-1])
         slot[1] = []
-        return self._host_window(rows, slot[0]), slot[1]
+        chunk = self._padded(chunk)
+        data = self._host_window(self._device_order(chunk), slot[0])
+        # each device's part holds its rows of batch 0, 1, ... in order: batch b's
+        # position i of a group sits at b * (rows per group) + i of the part
+        pos = np.arange(len(chunk))
+        m = self.batch_size // self._groups
+        local = np.where(chunk >= 0, pos // self.batch_size * m + pos % m, -1)
+        return data, slot[1], self._perm(local)
 
     def _split(self, flat: list) -> tuple:
         nx, ny = self._nx, self._ny
@@ -310,27 +360,23 @@ class ArrayHandler(DataHandler):
 
     def _resident(self) -> tuple:
         if self._resident_data is None:
-            n, size = self.num_samples, self.window_rows
-            rows = np.arange(n)
-            if n < size:
-                rows = np.concatenate([rows, np.full(size - n, -1, dtype=rows.dtype)])
-            self._resident_data = self._host_window(rows)
+            rows = self._padded(np.arange(self.num_samples))
+            self._resident_data = self._host_window(rows, whole=True)
         return self._resident_data
 
     def _perm(self, positions: np.ndarray):
-        """`positions` (window rows or -1) padded with -1 to the window size, on the
-        device; the identity-like ones are cached."""
-        size = self.window_rows
-        if len(positions) < size:
-            positions = np.concatenate(
-                [positions, np.full(size - len(positions), -1, dtype=positions.dtype)])
-        if not self.shuffle:
-            key = positions.tobytes()
-            hit = self._perm_cache.get(key)
-            if hit is None:
-                hit = self._perm_cache[key] = place_batch(positions.astype(np.int32))
-            return hit
-        return place_batch(positions.astype(np.int32))
+        """`positions` (window rows or -1, one per batch position) padded with -1 to
+        the window size, on the device(s) in their order (`_device_order`); the
+        ones of unshuffled data are cached."""
+        positions = self._padded(positions)
+        key = positions.tobytes() if not self.shuffle else None
+        hit = self._perm_cache.get(key) if key is not None else None
+        if hit is None:
+            ordered = self._device_order(positions).astype(np.int32)
+            hit = self._put([ordered], whole=False)[0]
+            if key is not None:
+                self._perm_cache[key] = hit
+        return hit
 
     def _pieces(self, order: np.ndarray, steps: int) -> Iterator[tuple]:
         """(data rows or -1 per position, first batch, batches) windows of one pass."""
@@ -343,12 +389,7 @@ class ArrayHandler(DataHandler):
     def windows(self, epoch: int, start_step: int = 0) -> Iterator:
         """The epoch as Window items (and, for models that cannot pad, short batches
         as `(x, y, sw, valid)` tuples at their real size), from batch `start_step`
-        on. Under a distribution, batches only (see `_distributed_batches`)."""
-        from jkeras.distribution import runtime
-
-        if runtime.active() is not None:
-            yield from self._distributed_batches(epoch, start_step)
-            return
+        on."""
         bs = self.batch_size
         skip = start_step
         for order, steps in self._epoch_passes(epoch):
@@ -359,31 +400,13 @@ class ArrayHandler(DataHandler):
                 if self.resident:
                     data, perm, done = self._resident(), self._perm(chunk), []
                 else:
-                    data, done = self._stream_window(chunk)
-                    perm = self._perm(np.where(chunk >= 0, np.arange(len(chunk)), -1))
+                    data, done, perm = self._stream_window(chunk)
                 if self.pad:
                     yield Window(data, perm, skip, nsteps - skip, done)
                 else:
                     yield from data_order.skip_batches(
                         self._unpadded(data, perm, chunk, nsteps, bs, done), skip, Window)
                 skip = 0
-
-    def _distributed_batches(self, epoch: int, start_step: int) -> Iterator[Batch]:
-        """Batches gathered on the host (this process's rows) and placed one by one,
-        split over the mesh's batch axis (`placement.place_batch`): device windows
-        would gather rows across devices (and processes) inside the step."""
-        bs = self.batch_size
-        host = [np.asarray(a) for a in self.arrays]
-        skip = start_step
-        for order, steps in self._epoch_passes(epoch):
-            for b in range(min(skip, steps), steps):
-                pos = order[b * bs:(b + 1) * bs]
-                rows = pos[pos >= 0]
-                size = bs if self.pad else len(rows)
-                idx = np.concatenate([rows, np.zeros(size - len(rows), rows.dtype)])
-                xs, ys, sws = self._split(place_batch([np.take(a, idx, axis=0) for a in host]))
-                yield xs, ys, sws, self._masks.get(size, len(rows))
-            skip = max(0, skip - steps)
 
     def _unpadded(self, data, perm, chunk, nsteps, bs, done) -> Iterator:
         """Full batches as windows, short ones as batches of their real size."""
@@ -412,7 +435,7 @@ class ArrayHandler(DataHandler):
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         """The epoch batch by batch (each gathered from its window)."""
-        take = _take_fn(self.batch_size)
+        take = _take_fn(self.batch_size, self.layout)
         for item in self.windows(epoch, start_step):
             if not isinstance(item, Window):
                 yield item
@@ -424,24 +447,30 @@ class ArrayHandler(DataHandler):
 _TAKE_FNS: dict = {}
 
 
-def _take_fn(batch_size: int):
-    fn = _TAKE_FNS.get(batch_size)
-    if fn is None:
-        from jkeras.training.steps import take_batch
+def _take_fn(batch_size: int, layout):
+    from jkeras.training.steps import batch_taker
 
-        fn = _TAKE_FNS[batch_size] = jax.jit(
-            lambda data, perm, step: take_batch(data, perm, step, batch_size))
+    key, take = batch_taker(batch_size, layout)
+    fn = _TAKE_FNS.get(key)
+    if fn is None:
+        fn = _TAKE_FNS[key] = jax.jit(take)
     return fn
 
 
 class IterableHandler(DataHandler):
-    """Batches from a generator, iterable, PyDataset, DataLoader or tf.data."""
+    """Batches from a generator, iterable, PyDataset, DataLoader or tf.data.
+
+    `shard=(index, count)`: the source yields global batches (every process of
+    a multi-process run reads it whole) and this handler keeps part `index` of
+    `count` equal parts of each (after padding a short one)."""
 
     def __init__(self, source, standardize: Callable, steps: int | None = None,
                  shuffle: bool = False, pad: bool = True, workers: int | None = None,
                  max_queue_size: int = 10, cache_one_shot: bool = False,
-                 samples_per_epoch: int | None = None, what: str = "x"):
+                 samples_per_epoch: int | None = None, what: str = "x",
+                 shard: tuple[int, int] | None = None):
         self.source = source
+        self.shard = shard
         self.standardize = standardize
         self.pad = pad
         self.shuffle = shuffle
@@ -553,9 +582,22 @@ class IterableHandler(DataHandler):
             y = [_pad_rows(a, ref) for a in y]
             sw = [_pad_rows(a, ref) for a in sw]
             size = ref
+        lo, hi = 0, size
+        if self.shard is not None:
+            index, count = self.shard
+            if size % count:
+                raise ValueError(
+                    f"A batch of {size} rows from the dataset passed as `{self.what}` does not "
+                    f"split into {count} equal parts: with auto_shard_dataset=True every "
+                    f"process reads the whole dataset and keeps 1/{count} of each batch. "
+                    f"Batch the dataset with a multiple of {count} rows, or give each process "
+                    f"its own batches and pass auto_shard_dataset=False to the distribution."
+                )
+            lo, hi = index * size // count, (index + 1) * size // count
+            x, y, sw = ([np.asarray(a)[lo:hi] for a in part] for part in (x, y, sw))
         x, y, sw = place_batch(tuple([a if isinstance(a, jax.Array) else np.asarray(a)
                                       for a in part] for part in (x, y, sw)))
-        return list(x), list(y), list(sw), self._masks.get(size, real)
+        return list(x), list(y), list(sw), self._masks.get(size, real, lo, hi)
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         if self._cache is not None:

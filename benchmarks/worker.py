@@ -176,14 +176,15 @@ def set_jkeras_distribution(keras, kind: str, result: dict) -> None:
     result["distribution"] = kind
     if kind == "none":
         return
-    D = keras.distribution
-    devices = D.list_devices()
+    dist = keras.distribution
+    devices = dist.list_devices()
     result["n_devices"] = len(devices)
     if kind == "data_parallel":
-        D.set_distribution(D.DataParallel())
+        dist.set_distribution(dist.DataParallel())
         return
-    mesh = D.DeviceMesh((1, len(devices)), ("batch", "model"), devices)
-    D.set_distribution(D.ModelParallel(layout_map=D.LayoutMap(mesh), batch_dim_name="batch"))
+    mesh = dist.DeviceMesh((1, len(devices)), ("batch", "model"), devices)
+    dist.set_distribution(dist.ModelParallel(layout_map=dist.LayoutMap(mesh),
+                                             batch_dim_name="batch"))
 
 
 def _keras3(backend: str):

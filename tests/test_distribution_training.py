@@ -186,7 +186,10 @@ def worker_single(out_path):
     res["dp"]["short"] = _error(lambda: bn.fit(x[:34], np.zeros((34, 4), "float32"),
                                                batch_size=8, verbose=0))
     res["dp"]["short_calls"] = spy.take()["calls"]
+    # a model with its own train_step (Keras 3's guide): state on the mesh, batches split
+    res["custom"] = {"dp": _custom_fit(keras, x, y)}
     D.set_distribution(None)
+    res["custom"]["ref"] = _custom_fit(keras, x, y)
 
     # ModelParallel on a 2x2 mesh, 3 steps per call (one call per epoch)
     mesh = D.DeviceMesh((2, 2), ("batch", "model"))
@@ -234,6 +237,27 @@ def worker_single(out_path):
         res["late_init"] = str(e)
     with open(out_path, "w") as f:
         json.dump(res, f)
+
+
+def _custom_fit(keras, x, y):
+    """Weights, losses and the spec of the first batch seen of a fit through a
+    custom `train_step`."""
+    import jax
+    from test_keras3_custom_training import GuideModel
+
+    from jkeras.distribution import runtime
+
+    seen = []
+    runtime.batch_hook = lambda b: seen.append(spec_of(jax.tree_util.tree_leaves(b)[0]))
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((8,))
+    model = GuideModel(inp, keras.layers.Dense(4)(keras.layers.Dense(16)(inp)))
+    model.compile(optimizer="adam", loss="mse")
+    h = model.fit(x, np.eye(4, dtype="float32")[y], batch_size=BATCH, epochs=EPOCHS,
+                  shuffle=False, verbose=0)
+    runtime.batch_hook = None
+    return {"weights": weights_of(model), "loss": h.history["loss"], "batches": seen[:1],
+            "n_batches": len(seen)}
 
 
 def _datasets(keras, x, y, xl, yl, nproc):
@@ -523,6 +547,14 @@ def test_model_parallel_splits_named_weights_on_a_2x2_mesh(runs):
                       "ndev": 4}]
     if mp["compiles"] is not None:
         assert mp["compiles"] == 1
+
+
+def test_custom_train_step_runs_on_the_mesh(runs):
+    r = _need(runs, "single")["custom"]
+    _close(r["dp"]["weights"], r["ref"]["weights"])
+    np.testing.assert_allclose(r["dp"]["loss"], r["ref"]["loss"], atol=1e-5)
+    assert r["dp"]["batches"] == [["batch"]] and r["dp"]["n_batches"] == EPOCHS * N // BATCH
+    assert r["ref"]["n_batches"] == 0  # no distribution: nothing placed on a mesh
 
 
 def test_bad_layouts_fail_before_training(runs):

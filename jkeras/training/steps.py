@@ -79,7 +79,7 @@ def batch_taker(batch_size: int, layout=None) -> tuple:
     the same way."""
     bs = int(batch_size)
     if layout is None:
-        return ("local", bs), lambda window, perm, step: take_batch(window, perm, step, bs)
+        return bs, lambda window, perm, step: take_batch(window, perm, step, bs)
     rows = bs // layout.local_groups
 
     def take(window, perm, step):

@@ -350,11 +350,7 @@ def worker_proc(pid, port, nproc, outdir):
 
     # ModelParallel across the processes: 'batch' runs over them, 'model' within each
     devices = jax.devices()
-    mesh = D.DeviceMesh((2, 2), ("batch", "model"), devices)
-    lm = D.LayoutMap(mesh)
-    lm["dense_a/kernel"] = (None, "model")
-    lm["dense_b/kernel"] = ("model", None)
-    D.set_distribution(D.ModelParallel(layout_map=lm))
+    D.set_distribution(_split_kernels(D, devices))
     mp = make_model(keras)
     hm = mp.fit(xl, yl, batch_size=local, epochs=EPOCHS, shuffle=False, verbose=0)
     k = mp.get_layer("dense_a").kernel.value
@@ -364,12 +360,7 @@ def worker_proc(pid, port, nproc, outdir):
 
     # ModelParallel with its 'model' axis across the processes: the kernels are split
     # between them, both processes feed the same (global) batches, and saving gathers
-    mesh = D.DeviceMesh((2, 2), ("batch", "model"),
-                        np.array(devices, dtype=object).reshape(2, 2).T)
-    lm = D.LayoutMap(mesh)
-    lm["dense_a/kernel"] = (None, "model")
-    lm["dense_b/kernel"] = ("model", None)
-    D.set_distribution(D.ModelParallel(layout_map=lm))
+    D.set_distribution(_split_kernels(D, np.array(devices, dtype=object).reshape(2, 2).T))
     split = make_model(keras)
     hs = split.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
     split.save_weights(os.path.join(outdir, "split.weights.h5"))
@@ -380,6 +371,15 @@ def worker_proc(pid, port, nproc, outdir):
                     "fully_addressable": k.is_fully_addressable}
     with open(os.path.join(outdir, f"result-{pid}.json"), "w") as f:
         json.dump(res, f)
+
+
+def _split_kernels(D, devices):  # noqa: N803 - the distribution module
+    """ModelParallel on a (2, 2) ('batch', 'model') mesh of `devices` (in mesh order)
+    splitting both Dense kernels over 'model'."""
+    lm = D.LayoutMap(D.DeviceMesh((2, 2), ("batch", "model"), devices))
+    lm["dense_a/kernel"] = (None, "model")
+    lm["dense_b/kernel"] = ("model", None)
+    return D.ModelParallel(layout_map=lm)
 
 
 def _fit(model, data):

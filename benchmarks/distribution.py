@@ -11,7 +11,10 @@ cell starts from a fresh process. The cells of a model run in rounds, one of eve
 mode per round, the order reversed every other round (A/B/B/A), so that a shared
 machine's changing load falls on every mode alike; the table gives each mode's
 median samples/s over the rounds and their range, and the median and range of the
-per-round ratio to no distribution. Modes:
+per-round ratio to no distribution. It also gives samples per CPU-second (the
+worker's process time over the same epochs, all threads): a machine shared with other
+work slows the wall clock of every mode, but the CPU time a mode spends per sample
+moves much less, so its ratio shows a mode's own cost more steadily. Modes:
 
 - `none`: no distribution (the default path), one device;
 - `dp1`: `DataParallel()` on one device (the same machine, no communication: the
@@ -63,52 +66,73 @@ def round_orders(modes: list[str], rounds: int) -> list[list[str]]:
     return [list(modes) if r % 2 == 0 else list(reversed(modes)) for r in range(rounds)]
 
 
+def cpu_rate(cell: dict) -> float | None:
+    """Samples per CPU-second of a cell: n / median CPU time of its timed epochs."""
+    cpu = cell.get("epoch_cpu_s") or []
+    if cell.get("error") or not cpu or statistics.median(cpu) <= 0:
+        return None
+    return cell["n"] / statistics.median(cpu)
+
+
+def _stats(values: list[float], prefix: str = "") -> dict:
+    if not values:
+        return {}
+    return {prefix + "median": statistics.median(values), prefix + "min": min(values),
+            prefix + "max": max(values)}
+
+
 def summarize(cells: list[dict], modes: list[str]) -> dict:
-    """{model: {mode: {median, min, max, runs, ratio_median/min/max}}} from the cells
-    (each with model, mode, round and samples_per_s, or error). Ratios are to the
-    `none` cell of the same round."""
+    """{model: {mode: {median, min, max, runs, ratio_*, cpu_*, cpu_ratio_*}}} from the
+    cells (each with model, mode, round and samples_per_s / epoch_cpu_s, or error):
+    samples/s and samples per CPU-second over the rounds, and their ratios to the
+    `none` cell of the same round (median, min, max)."""
     out: dict = {}
     for model in sorted({c["model"] for c in cells}):
         mine = [c for c in cells if c["model"] == model]
-        base = {c["round"]: c.get("samples_per_s") for c in mine if c["mode"] == "none"}
         out[model] = {}
         for mode in modes:
-            rates = [c.get("samples_per_s") for c in mine if c["mode"] == mode]
-            rates = [r for r in rates if r]
-            ratios = [c["samples_per_s"] / base[c["round"]] for c in mine
-                      if c["mode"] == mode and c.get("samples_per_s") and base.get(c["round"])]
-            errors = [c["error"] for c in mine if c["mode"] == mode and c.get("error")]
-            row = {"runs": len(rates), "errors": errors}
-            if rates:
-                row.update(median=statistics.median(rates), min=min(rates), max=max(rates))
-            if ratios and mode != "none":
-                row.update(ratio_median=statistics.median(ratios), ratio_min=min(ratios),
-                           ratio_max=max(ratios))
+            row = {"runs": 0, "errors": [c["error"] for c in mine
+                                         if c["mode"] == mode and c.get("error")]}
+            for prefix, rate in (("", lambda c: c.get("samples_per_s")), ("cpu_", cpu_rate)):
+                base = {c["round"]: rate(c) for c in mine if c["mode"] == "none"}
+                rates = [rate(c) for c in mine if c["mode"] == mode and rate(c)]
+                ratios = [rate(c) / base[c["round"]] for c in mine
+                          if c["mode"] == mode and rate(c) and base.get(c["round"])]
+                row.update(_stats(rates, prefix))
+                if mode != "none":
+                    row.update(_stats(ratios, prefix + "ratio_"))
+            row["runs"] = len([c for c in mine if c["mode"] == mode and c.get("samples_per_s")])
             out[model][mode] = row
     return out
 
 
-def _rate(row: dict) -> str:
+def _rate(row: dict, prefix: str = "") -> str:
     if not row.get("runs"):
         return "error: " + (row.get("errors") or ["no result"])[0][:60]
-    return f"{row['median']:,.0f} ({row['min']:,.0f}-{row['max']:,.0f})"
-
-
-def _ratio(row: dict) -> str:
-    if "ratio_median" not in row:
+    if prefix + "median" not in row:
         return ""
-    return f"{row['ratio_median']:.2f}x ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
+    return (f"{row[prefix + 'median']:,.0f} ({row[prefix + 'min']:,.0f}–"
+            f"{row[prefix + 'max']:,.0f})")
+
+
+def _ratio(row: dict, prefix: str = "") -> str:
+    key = prefix + "ratio_"
+    if key + "median" not in row:
+        return ""
+    return (f"{row[key + 'median']:.2f}x ({row[key + 'min']:.2f}–{row[key + 'max']:.2f})")
 
 
 def table(summary: dict, modes: list[str], devices: int) -> str:
-    """A markdown table: one row per (model, mode): samples/s and ratio to none."""
-    lines = ["| model | mode | samples/s, median (range) | vs no distribution, median "
-             "(range) |", "|---|---|---:|---:|"]
+    """A markdown table: one row per (model, mode): samples/s and samples per
+    CPU-second, each with its ratio to no distribution (medians and ranges)."""
+    lines = ["| model | mode | samples/s | vs none | samples per CPU-s | vs none |",
+             "|---|---|---:|---:|---:|---:|"]
     for model, rows in summary.items():
         for mode in modes:
+            row = rows[mode]
             title = MODE_TITLES[mode].format(n=devices)
-            lines.append(f"| {model} ({MODELS[model].name}) | {title} | {_rate(rows[mode])} | "
-                         f"{_ratio(rows[mode])} |")
+            lines.append(f"| {model} ({MODELS[model].name}) | {title} | {_rate(row)} | "
+                         f"{_ratio(row)} | {_rate(row, 'cpu_')} | {_ratio(row, 'cpu_')} |")
     return "\n".join(lines)
 
 

@@ -122,6 +122,7 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
     model.compile(**compile_kwargs)
 
     ends: list[float] = []
+    cpu_ends: list[float] = []  # this process's CPU time (all threads) at each epoch end
     base = getattr(getattr(keras, "callbacks", None), "Callback", object)
 
     class EpochTimer(base):
@@ -135,6 +136,7 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
             for v in (logs or {}).values():
                 float(v)
             ends.append(time.perf_counter())
+            cpu_ends.append(time.process_time())
 
     x_in = x if len(x) > 1 else x[0]
     y_in = y if len(y) > 1 else y[0]
@@ -147,6 +149,7 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
         raise RuntimeError(f"epoch timer saw {len(ends)} epoch ends, expected {epochs}")
     result["first_epoch_s"] = ends[0] - t0
     result["epoch_s"] = [b - a for a, b in zip(ends, ends[1:])]
+    result["epoch_cpu_s"] = [b - a for a, b in zip(cpu_ends, cpu_ends[1:])]
     result["rss_train_mb"] = rss_mb()
     if args.predict and not args.first_epoch_only:
         pn = predict_count(args)

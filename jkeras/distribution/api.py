@@ -254,7 +254,14 @@ class LayoutMap(collections.abc.MutableMapping):
 # distributions
 # ------------------------------------------------------------------------------------------
 class Distribution:
-    """Base: how batches and variables are laid out over a DeviceMesh."""
+    """Base: how batches and variables are laid out over a DeviceMesh.
+
+    `auto_shard_dataset` (Keras 3's argument) says what a dataset (generator,
+    PyDataset, tf.data, DataLoader) passed to fit/evaluate holds in a
+    multi-process run: True (default), the global batches, read whole by every
+    process, each keeping its share of each batch; False, each process's own
+    batches. Arrays are always each process's own rows, with `batch_size` the
+    per-process batch (see `jkeras.distribution.batching`)."""
 
     def __init__(self, device_mesh: DeviceMesh, batch_dim_name: str | None = None,
                  auto_shard_dataset: bool = True):
@@ -334,7 +341,8 @@ class DataParallel(Distribution):
     """Replicates variables on every device and splits each batch across them.
 
     `DataParallel()` uses every device (of every process); `devices=[...]` picks
-    some; `device_mesh=` gives a mesh whose first axis is the batch axis."""
+    some; `device_mesh=` gives a mesh whose first axis is the batch axis.
+    `auto_shard_dataset`: see `Distribution`."""
 
     def __init__(self, device_mesh: DeviceMesh | None = None, devices=None,
                  auto_shard_dataset: bool = True):
@@ -351,7 +359,8 @@ class ModelParallel(Distribution):
     batches over the mesh axis `batch_dim_name` (default: the first axis).
 
     `ModelParallel(layout_map=layout_map, batch_dim_name='batch')`; the Keras 3.0
-    form `ModelParallel(device_mesh, layout_map, batch_dim_name)` is accepted too."""
+    form `ModelParallel(device_mesh, layout_map, batch_dim_name)` is accepted too.
+    `auto_shard_dataset`: see `Distribution`."""
 
     def __init__(self, *args, layout_map: LayoutMap | None = None,
                  batch_dim_name: str | None = None, device_mesh: DeviceMesh | None = None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -555,6 +556,38 @@ def test_custom_train_step_runs_on_the_mesh(runs):
     np.testing.assert_allclose(r["dp"]["loss"], r["ref"]["loss"], atol=1e-5)
     assert r["dp"]["batches"] == [["batch"]] and r["dp"]["n_batches"] == EPOCHS * N // BATCH
     assert r["ref"]["n_batches"] == 0  # no distribution: nothing placed on a mesh
+
+
+def test_exact_resume_under_data_parallel(tmp_path):
+    """test_exact_resume's fit (Dropout, shuffled data, BackupAndRestore every 2 batches,
+    3 steps per call) under DataParallel on 2 devices, killed twice in the middle of an
+    epoch and resumed, ends with the weights of one uninterrupted run on one device."""
+    import threading
+
+    import test_exact_resume as er
+
+    plain, dist = tmp_path / "plain.py", tmp_path / "dist.py"
+    plain.write_text(er.CHILD)
+    dist.write_text(er.CHILD.replace("model.compile(", "keras.distribution.set_distribution("
+                                     "keras.distribution.DataParallel())\nmodel.compile(", 1))
+    out = {name: str(tmp_path / f"{name}.npy") for name in ("ref", "dp")}
+    procs: dict = {"dp": []}
+
+    def chain():
+        for i, (save_freq, spe, kill, _) in enumerate(er.CHAINS["batch"]):
+            procs["dp"].append(er._run(str(dist), tmp_path, _env(2), save_freq, spe, kill,
+                                       out["dp"], str(tmp_path / f"dp-{i}.logs"),
+                                       str(tmp_path / "backup")))
+
+    thread = threading.Thread(target=chain)
+    thread.start()
+    procs["ref"] = [er._run(str(plain), tmp_path, _env(1), "epoch", "auto", "none", out["ref"],
+                            str(tmp_path / "ref.logs"), str(tmp_path / "backup-ref"))]
+    thread.join()
+    codes = {k: [p.returncode for p in v] for k, v in procs.items()}
+    killed = -signal.SIGKILL
+    assert codes == {"ref": [0], "dp": [killed, killed, 0]}, [p.stderr[-2000:] for p in procs["dp"]]
+    np.testing.assert_allclose(np.load(out["dp"]), np.load(out["ref"]), atol=1e-5, rtol=0)
 
 
 def test_bad_layouts_fail_before_training(runs):

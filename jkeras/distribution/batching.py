@@ -130,9 +130,8 @@ class DataLayout:
         equal shapes). Global shape: (num_groups * rows of a block, ...)."""
         first = blocks[0]
         shape = (self.num_groups * int(first.shape[0]), *first.shape[1:])
-        sharding = self.sharding if len(shape) == 1 else self.dist.get_data_layout(shape)
         arrays = [jax.device_put(blocks[j], d) for d, j in self._local]
-        return jax.make_array_from_single_device_arrays(shape, sharding, arrays)
+        return jax.make_array_from_single_device_arrays(shape, self.sharding, arrays)
 
     def put_rows(self, a) -> jax.Array:
         """This process's rows `a` of a batch (its data shard's rows, in order) as

@@ -311,3 +311,33 @@ def test_iterable_handler_keeps_its_share_of_every_global_batch():
     with pytest.raises(ValueError, match=r"batch of 8 rows .* does not split into 3 equal "
                                          r"parts: with auto_shard_dataset=True"):
         next(iter(odd.epoch(0)))
+
+
+# ------------------------------------------------------------------------------ benchmark
+def test_distribution_benchmark_interleaves_modes_and_takes_per_round_ratios():
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    import distribution as bench
+
+    assert bench.round_orders(["none", "dp1", "dpN"], 3) == [
+        ["none", "dp1", "dpN"], ["dpN", "dp1", "none"], ["none", "dp1", "dpN"]]
+    env = bench.cell_env("dpN", 4)
+    assert "--xla_force_host_platform_device_count=4" in env["XLA_FLAGS"].split()
+    assert "xla_force_host" not in bench.cell_env("dp1", 4)["XLA_FLAGS"]
+
+    def cell(mode, rnd, wall, cpu):  # 100 samples: epochs of wall / cpu seconds
+        return {"model": "a", "mode": mode, "round": rnd, "n": 100, "samples_per_s": 100 / wall,
+                "epoch_cpu_s": [cpu, cpu * 3, cpu]}
+
+    cells = [cell("none", 0, 1.0, 1.0), cell("dp1", 0, 2.0, 1.25),   # round 0: dp1 at 0.5x
+             cell("dp1", 1, 4.0, 1.0), cell("none", 1, 2.0, 1.0),    # round 1: 0.5x again
+             cell("none", 2, 0.5, 0.5), cell("dp1", 2, 0.5, 0.5)]    # round 2: 1.0x
+    row = bench.summarize(cells, ["none", "dp1"])["a"]["dp1"]
+    assert row["runs"] == 3 and row["median"] == 50 and (row["min"], row["max"]) == (25, 200)
+    assert (row["ratio_median"], row["ratio_min"], row["ratio_max"]) == (0.5, 0.5, 1.0)
+    assert row["cpu_median"] == 100 and row["cpu_ratio_median"] == 1.0  # median of 3 epochs
+    assert row["cpu_ratio_min"] == 0.8
+    assert "| a (mlp) | DataParallel, 1 device | 50 (25–200) | 0.50x (0.50–1.00) |" in \
+        bench.table(bench.summarize(cells, ["none", "dp1"]), ["none", "dp1"], 2)

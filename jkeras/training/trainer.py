@@ -6,7 +6,7 @@ loops. The work is split by job:
 - `model_io`: the model's inputs/outputs as flat lists, its variables, the pure
   forward function, what its layers allow (padding, fusing steps);
 - `targets`: user data checked and flattened (`Standardizer`);
-- `data_adapter`: arrays and datasets as device windows / batches;
+- `data_adapter`: arrays as device windows / batches; `data_iterables`: datasets;
 - `steps`: the pure train/eval steps and their compiled forms (`StepFunctions`);
 - `loops`: the epoch loops, steps per call (`steps_per_execution`), callbacks;
 - `placement`: where batches and state live (`place_batch`, `place_state`);
@@ -39,6 +39,7 @@ from jkeras.training import compilation_cache, custom_loop, data_checks, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
+from jkeras.training.data_iterables import IterableHandler
 from jkeras.training.host_prefix import host_prefix_of
 from jkeras.training.placement import place_batch, place_state
 from jkeras.training.resume import FitProgress
@@ -301,11 +302,11 @@ class Trainer:
                 return xs, ys, sws
 
             shard = runtime.dataset_shard(runtime.active())
-            handler = da.IterableHandler(x, standardize, steps=steps, shuffle=shuffle, pad=pad,
-                                         workers=workers, max_queue_size=max_queue_size,
-                                         cache_one_shot=cache_one_shot,
-                                         samples_per_epoch=samples_per_epoch, what=what_x,
-                                         shard=shard)
+            handler = IterableHandler(x, standardize, steps=steps, shuffle=shuffle, pad=pad,
+                                      workers=workers, max_queue_size=max_queue_size,
+                                      cache_one_shot=cache_one_shot,
+                                      samples_per_epoch=samples_per_epoch, what=what_x,
+                                      shard=shard)
             if shard is not None:  # every process reads the dataset whole
                 runtime.check_dataset_is_global(handler.peek(), what_x)
             if runtime.active() is not None:

@@ -122,6 +122,7 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
     model.compile(**compile_kwargs)
 
     ends: list[float] = []
+    cpu_ends: list[float] = []  # this process's CPU time (all threads) at each epoch end
     base = getattr(getattr(keras, "callbacks", None), "Callback", object)
 
     class EpochTimer(base):
@@ -135,6 +136,7 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
             for v in (logs or {}).values():
                 float(v)
             ends.append(time.perf_counter())
+            cpu_ends.append(time.process_time())
 
     x_in = x if len(x) > 1 else x[0]
     y_in = y if len(y) > 1 else y[0]
@@ -147,6 +149,7 @@ def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> Non
         raise RuntimeError(f"epoch timer saw {len(ends)} epoch ends, expected {epochs}")
     result["first_epoch_s"] = ends[0] - t0
     result["epoch_s"] = [b - a for a, b in zip(ends, ends[1:])]
+    result["epoch_cpu_s"] = [b - a for a, b in zip(cpu_ends, cpu_ends[1:])]
     result["rss_train_mb"] = rss_mb()
     if args.predict and not args.first_epoch_only:
         pn = predict_count(args)
@@ -165,7 +168,26 @@ def peer_jkeras(args, result):
 
     result["jkeras_path"] = os.path.dirname(keras.__file__)
     compilation_cache.enable()  # what fit() does first: jkeras's own cache setting
+    set_jkeras_distribution(keras, args.distribution, result)
     run_keras(args, result, keras, None)
+
+
+def set_jkeras_distribution(keras, kind: str, result: dict) -> None:
+    """`--distribution`: none (the default path), data_parallel (DataParallel over
+    every device JAX sees) or model_parallel (a (1, n) mesh, all 'model' axis,
+    variables replicated: the ModelParallel code path with nothing to split)."""
+    result["distribution"] = kind
+    if kind == "none":
+        return
+    dist = keras.distribution
+    devices = dist.list_devices()
+    result["n_devices"] = len(devices)
+    if kind == "data_parallel":
+        dist.set_distribution(dist.DataParallel())
+        return
+    mesh = dist.DeviceMesh((1, len(devices)), ("batch", "model"), devices)
+    dist.set_distribution(dist.ModelParallel(layout_map=dist.LayoutMap(mesh),
+                                             batch_dim_name="batch"))
 
 
 def _keras3(backend: str):
@@ -423,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="predict over the first N samples (default: all)")
     p.add_argument("--first-epoch-only", action="store_true",
                    help="only the first epoch (for the warm-compilation-cache rerun)")
+    p.add_argument("--distribution", default="none",
+                   choices=["none", "data_parallel", "model_parallel"],
+                   help="jkeras peer only: train under this jkeras.distribution")
     args = p.parse_args(argv)
 
     result: dict = {"peer": args.peer, "model": args.model, "n": args.n,

@@ -190,7 +190,8 @@ def test_fit_raises_before_training_for_a_layout_map_naming_no_variable():
 def test_runtime_single_process_helpers():
     assert runtime.process_count() == 1 and runtime.process_index() == 0
     assert runtime.is_process_zero() and not runtime.is_multiprocess()
-    assert runtime.local_batch_size(32) == 32 and runtime.global_batch_size(8) == 8
+    assert runtime.global_batch_size(8) == 8
+    assert runtime.global_batch_size(8, D.DataParallel()) == 8  # one process: one shard
     runtime.barrier("x")
     runtime.assert_same_across_processes(3, "steps")
     tree = {"a": np.float32(1.5), "b": [np.arange(3)]}
@@ -231,3 +232,112 @@ def test_runtime_places_state_and_batches_on_the_mesh():
     np.testing.assert_array_equal(runtime.to_host(b[0][0]), np.ones((4, 4)))
     runtime.place_variables(dp, m.weights)
     assert all(v.value.sharding.mesh == dp.device_mesh.jax_mesh for v in m.weights)
+
+
+# ------------------------------------------------------------------------------ batching
+def test_data_layout_of_one_process_states_the_rule():
+    from jkeras.distribution import batching
+
+    dp = D.DataParallel()
+    layout = batching.layout_of(dp)
+    assert batching.layout_of(dp) is layout and batching.layout_of(None) is None
+    n = len(jax.devices())
+    assert layout.groups == list(range(n)) and layout.shards == 1 and layout.shard_index == 0
+    assert layout.global_batch(8) == 8 and dp.num_model_replicas == n and dp.data_shard_id == 0
+    assert dp.num_processes == 1 and dp.auto_shard_dataset is True
+    assert layout.rule(8) == (f"batch_size is the global batch (8 rows), split over the {n} "
+                              f"devices of mesh axis 'batch'")
+    assert not D.DataParallel(auto_shard_dataset=False).auto_shard_dataset
+    assert runtime.dataset_shard(dp) is None  # one process: datasets are never re-sharded
+
+
+def test_window_order_puts_each_groups_rows_together_and_back():
+    from jkeras.distribution import batching
+
+    layout = batching.layout_of(D.DataParallel())
+    layout2 = object.__new__(batching.DataLayout)
+    layout2.groups = [0, 1]  # as a process feeding 2 devices of the batch axis sees it
+    positions = np.arange(16)  # 2 batches of 8: group 0 takes rows 0-3 of each, group 1 4-7
+    order = layout2.window_order(positions, 8)
+    np.testing.assert_array_equal(order, [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15])
+    rows = np.arange(32).reshape(16, 2)
+    np.testing.assert_array_equal(layout2.window_unorder(rows[order], 8), rows)
+    if layout.local_groups == 1:  # one device: the order is unchanged
+        np.testing.assert_array_equal(layout.window_order(positions, 8), positions)
+
+
+@pytest.mark.parametrize("budget", [None, 1])
+def test_array_handler_under_a_distribution_serves_the_same_batches(budget):
+    from jkeras.training.data_adapter import ArrayHandler
+
+    x = np.arange(44, dtype="float32").reshape(22, 2)
+    y = np.arange(22, dtype="int32")
+
+    def batches(start_step):
+        h = ArrayHandler([x], [y], [], batch_size=4, shuffle=True, budget_bytes=budget)
+        h.shuffle_seed = 5
+        return h, [(np.asarray(b[0][0]), np.asarray(b[1][0]), np.asarray(b[3]))
+                   for b in h.epoch(1, start_step)]
+
+    plain, want = batches(2)
+    with D.DataParallel().scope():
+        placed, got = batches(2)
+    assert placed.layout is not None and plain.layout is None
+    assert placed.resident is plain.resident is (budget is None)
+    assert len(got) == len(want) == 4  # 6 batches, resumed at batch 2
+    for (gx, gy, gv), (wx, wy, wv) in zip(got, want):
+        np.testing.assert_array_equal(gv, wv)
+        real = wv > 0  # padded rows hold some real row: compare the real ones
+        np.testing.assert_array_equal(gx[real], wx[real])
+        np.testing.assert_array_equal(gy[real], wy[real])
+    assert got[-1][2].tolist() == [1, 1, 0, 0]  # 22 rows: the last batch has 2
+
+
+def test_iterable_handler_keeps_its_share_of_every_global_batch():
+    from jkeras.training.data_adapter import IterableHandler
+
+    x = np.arange(13, dtype="float32").reshape(13, 1)
+    source = [(x[:8], x[:8, 0]), (x[8:], x[8:, 0])]  # a global batch of 8, then of 5
+
+    def std(item, first):
+        return [np.asarray(item[0])], [np.asarray(item[1])], []
+
+    h = IterableHandler(source, std, shard=(1, 2))
+    assert h.batch_size == 8  # the global batch
+    got = [(np.asarray(b[0][0])[:, 0].tolist(), np.asarray(b[3]).tolist()) for b in h.epoch(0)]
+    # process 1 of 2 keeps rows 4-7 of each batch; the short one is padded to 8 first
+    assert got == [([4.0, 5.0, 6.0, 7.0], [1, 1, 1, 1]), ([12.0, 0.0, 0.0, 0.0], [1, 0, 0, 0])]
+    odd = IterableHandler(source, std, shard=(0, 3))
+    with pytest.raises(ValueError, match=r"batch of 8 rows .* does not split into 3 equal "
+                                         r"parts: with auto_shard_dataset=True"):
+        next(iter(odd.epoch(0)))
+
+
+# ------------------------------------------------------------------------------ benchmark
+def test_distribution_benchmark_interleaves_modes_and_takes_per_round_ratios():
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    import distribution as bench
+
+    assert bench.round_orders(["none", "dp1", "dpN"], 3) == [
+        ["none", "dp1", "dpN"], ["dpN", "dp1", "none"], ["none", "dp1", "dpN"]]
+    env = bench.cell_env("dpN", 4)
+    assert "--xla_force_host_platform_device_count=4" in env["XLA_FLAGS"].split()
+    assert "xla_force_host" not in bench.cell_env("dp1", 4)["XLA_FLAGS"]
+
+    def cell(mode, rnd, wall, cpu):  # 100 samples: epochs of wall / cpu seconds
+        return {"model": "a", "mode": mode, "round": rnd, "n": 100, "samples_per_s": 100 / wall,
+                "epoch_cpu_s": [cpu, cpu * 3, cpu]}
+
+    cells = [cell("none", 0, 1.0, 1.0), cell("dp1", 0, 2.0, 1.25),   # round 0: dp1 at 0.5x
+             cell("dp1", 1, 4.0, 1.0), cell("none", 1, 2.0, 1.0),    # round 1: 0.5x again
+             cell("none", 2, 0.5, 0.5), cell("dp1", 2, 0.5, 0.5)]    # round 2: 1.0x
+    row = bench.summarize(cells, ["none", "dp1"])["a"]["dp1"]
+    assert row["runs"] == 3 and row["median"] == 50 and (row["min"], row["max"]) == (25, 200)
+    assert (row["ratio_median"], row["ratio_min"], row["ratio_max"]) == (0.5, 0.5, 1.0)
+    assert row["cpu_median"] == 100 and row["cpu_ratio_median"] == 1.0  # median of 3 epochs
+    assert row["cpu_ratio_min"] == 0.8
+    assert "| a (mlp) | DataParallel, 1 device | 50 (25–200) | 0.50x (0.50–1.00) |" in \
+        bench.table(bench.summarize(cells, ["none", "dp1"]), ["none", "dp1"], 2)

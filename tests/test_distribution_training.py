@@ -1,12 +1,16 @@
 """Distributed training on CPU, in subprocesses (JAX fixes its devices at start):
 
 - one process with 4 forced CPU devices: DataParallel and ModelParallel (2x2 mesh)
-  give the weights of a single-device run after two epochs, with the batch and
-  the named weights really split (checked through the arrays' shardings), and
-  bad layouts/batch sizes fail before training;
-- two processes on 127.0.0.1 joined by `initialize`, each fed its own shard,
-  give the weights of one process fed the same global batches; process 0 alone
-  writes the checkpoints and every process loads them.
+  give the weights of a single-device run after two epochs through the fused path
+  (data windows laid out on the mesh, several steps per compiled call: counted),
+  with the data and the named weights really split (checked through the arrays'
+  shardings), and bad layouts/batch sizes fail before training;
+- two processes on 127.0.0.1 joined by `initialize`, each fed its own shard with
+  `batch_size` = its share of the global batch (the per-process batch), give the
+  weights of one process fed the global batches, for DataParallel, ModelParallel and
+  datasets (read whole by every process, or already sharded); a variable split
+  across the processes is saved (gathered) and the file loads in one process;
+  process 0 alone writes the checkpoints and every process loads them.
 
 This file is also the worker script: `python test_distribution_training.py
 single OUT` or `... proc PID PORT NPROC OUTDIR`.
@@ -38,7 +42,7 @@ def make_data():
     return x, y
 
 
-def make_model(keras):
+def make_model(keras, steps_per_execution="auto"):
     keras.utils.set_random_seed(3)
     inp = keras.Input((8,))
     h = keras.layers.Dense(16, activation="tanh", name="dense_a")(inp)
@@ -46,7 +50,7 @@ def make_model(keras):
     model = keras.Model(inp, out)
     model.compile(keras.optimizers.Adam(0.05),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model
 
 
@@ -59,7 +63,9 @@ def spec_of(array):
 
 
 def weights_of(model):
-    return [np.asarray(w).tolist() for w in model.get_weights()]
+    from jkeras.distribution import runtime
+
+    return [runtime.to_host(v.value).tolist() for v in model.weights]
 
 
 def process_shard(x, y, pid, nproc):
@@ -70,14 +76,74 @@ def process_shard(x, y, pid, nproc):
     return x[idx], y[idx]
 
 
+def _error(fn):
+    """The message of the ValueError `fn()` raises (None if it raises none)."""
+    try:
+        fn()
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+class _Spy:
+    """Counts the loop's compiled training calls and records the data windows placed
+    on the mesh (global shape, spec, shard shapes, devices) while active."""
+
+    def __init__(self):
+        from jkeras.distribution import batching
+        from jkeras.training import loops
+
+        self.calls, self.windows = 0, []
+        real_call, real_put = loops._train_call, batching.DataLayout.put_blocks
+
+        def call(*args, **kwargs):
+            self.calls += 1
+            return real_call(*args, **kwargs)
+
+        def put(layout, blocks):
+            a = real_put(layout, blocks)
+            self.windows.append({"shape": list(a.shape), "spec": spec_of(a),
+                                 "shards": sorted({tuple(s.data.shape)
+                                                   for s in a.addressable_shards}),
+                                 "ndev": len(a.sharding.device_set)})
+            return a
+
+        loops._train_call = call
+        batching.DataLayout.put_blocks = put
+
+    def take(self):
+        out = {"calls": self.calls, "windows": self.windows}
+        self.calls, self.windows = 0, []
+        return out
+
+
+def _kinds(model):
+    """The compiled training forms the model's trainer made ('batch', 'window_block', ...)."""
+    kinds = set()
+    for fns in getattr(model._trainer, "_fns", {}).values():
+        for key in getattr(fns, "_jitted", {}):
+            if key[0] == "train":
+                kinds.add(key[1])
+    return sorted(kinds)
+
+
+def _compiles(model):
+    """The most executables a train function of the model holds (1: it never
+    recompiled, e.g. for a state whose sharding changed after the first step)."""
+    sizes = []
+    for fns in getattr(getattr(model, "_trainer", None), "_fns", {}).values():
+        for key, f in getattr(fns, "_jitted", {}).items():
+            f = getattr(f, "jitted", f)
+            if key[0] == "train" and hasattr(f, "_cache_size"):
+                sizes.append(f._cache_size())
+    return max(sizes) if sizes else None
+
+
 # ------------------------------------------------------------------------------ workers
 def worker_single(out_path):
     """4 devices, one process: reference, DataParallel, ModelParallel, errors."""
-    import jax
-
     import jkeras as keras
     from jkeras import distribution as D
-    from jkeras.distribution import runtime
 
     res = {"devices": D.list_devices()}
     x, y = make_data()
@@ -88,67 +154,63 @@ def worker_single(out_path):
     res["ref"] = {"weights": weights_of(ref), "loss": h.history["loss"],
                   "eval": ref.evaluate(x, y, batch_size=BATCH, verbose=0),
                   "pred": np.asarray(ref.predict(x, batch_size=BATCH, verbose=0)).tolist()}
+    spy = _Spy()
 
-    seen = []
-
-    def hook(batch):  # sees every placed batch; records those holding x (8 features)
-        xs = [a for a in jax.tree_util.tree_leaves(batch) if a.ndim == 2 and a.shape[1] == 8]
-        if not xs:
-            return
-        a = xs[0]
-        seen.append({"spec": spec_of(a), "shape": list(a.shape),
-                     "shards": sorted({tuple(s.data.shape) for s in a.addressable_shards}),
-                     "ndev": len(a.sharding.device_set)})
-
-    runtime.batch_hook = hook
-
-    # DataParallel over 4 devices, set after the model is built
+    # DataParallel over 4 devices, set after the model is built; 'auto' steps per call
     dp_model = make_model(keras)
     dp_model.predict(x[:4], verbose=0)
     D.set_distribution(D.DataParallel())
     h = dp_model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
-    res["dp"] = {"weights": weights_of(dp_model), "loss": h.history["loss"],
-                 "batches": seen[:], "n_batches": len(seen),
+    res["dp"] = {"weights": weights_of(dp_model), "loss": h.history["loss"], **spy.take(),
+                 "kinds": _kinds(dp_model),
                  "var_specs": [spec_of(v.value) for v in dp_model.weights],
                  "var_ndev": [len(v.value.sharding.device_set) for v in dp_model.weights],
                  "eval": dp_model.evaluate(x, y, batch_size=BATCH, verbose=0),
                  "pred": np.asarray(dp_model.predict(x, batch_size=BATCH, verbose=0)).tolist(),
                  "compiles": _compiles(dp_model)}
+    spy.take()
+    # data larger than the device budget streams through windows of one batch
+    os.environ["JKERAS_DATA_BUDGET_MB"] = "0.002"
+    stream = make_model(keras)
+    stream.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+    del os.environ["JKERAS_DATA_BUDGET_MB"]
+    res["dp"]["stream"] = {"weights": weights_of(stream), "resident": stream._trainer.data_resident,
+                           **spy.take()}
     # a batch size the 4 devices do not divide fails before any step
-    seen.clear()
-    try:
-        dp_model.fit(x, y, batch_size=6, epochs=1, verbose=0)
-        res["dp"]["bad_batch"] = None
-    except ValueError as e:
-        res["dp"]["bad_batch"] = str(e)
-    res["dp"]["bad_batch_steps"] = len(seen)
+    res["dp"]["bad_batch"] = _error(lambda: dp_model.fit(x, y, batch_size=6, verbose=0))
+    res["dp"]["bad_batch_calls"] = spy.take()["calls"]
     # a model that cannot pad (BatchNormalization) with a short last batch of 2 rows
     inp = keras.Input((8,))
     bn = keras.Model(inp, keras.layers.BatchNormalization()(keras.layers.Dense(4)(inp)))
     bn.compile("sgd", "mse")
-    seen.clear()
-    try:
-        bn.fit(x[:34], np.zeros((34, 4), "float32"), batch_size=8, epochs=1, verbose=0)
-        res["dp"]["short"] = None
-    except ValueError as e:
-        res["dp"]["short"] = str(e)
-    res["dp"]["short_steps"] = len(seen)
+    res["dp"]["short"] = _error(lambda: bn.fit(x[:34], np.zeros((34, 4), "float32"),
+                                               batch_size=8, verbose=0))
+    res["dp"]["short_calls"] = spy.take()["calls"]
+    # a model with its own train_step (Keras 3's guide): state on the mesh, batches split
+    res["custom"] = {"dp": _custom_fit(keras, x, y)}
+    # exact resume: a fit interrupted in the middle of an epoch resumes from its backup
+    res["resume"] = _resumed_fit(keras, x, y, os.path.join(os.path.dirname(out_path), "bk"))
     D.set_distribution(None)
+    res["custom"]["ref"] = _custom_fit(keras, x, y)
+    res["resume"]["ref"] = _resumed_fit(keras, x, y, None)["dp"]
+    spy.take()
 
-    # ModelParallel on a 2x2 mesh
+    # ModelParallel on a 2x2 mesh, 3 steps per call (one call per epoch)
     mesh = D.DeviceMesh((2, 2), ("batch", "model"))
     lm = D.LayoutMap(mesh)
     lm["dense_a/kernel"] = (None, "model")
     lm["dense_a/bias"] = ("model",)
     lm["dense_b/kernel"] = ("model", None)
-    seen.clear()
     with D.ModelParallel(layout_map=lm, batch_dim_name="batch").scope():
-        mp_model = make_model(keras)
+        mp_model = make_model(keras, steps_per_execution=3)
         h = mp_model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+        import jax
+
         opt_specs = [spec_of(a) for a in jax.tree_util.tree_leaves(mp_model.optimizer.state)
                      if getattr(a, "ndim", 0) >= 1]
         res["mp"] = {
-            "weights": weights_of(mp_model), "loss": h.history["loss"], "batches": seen[:2],
+            "weights": weights_of(mp_model), "loss": h.history["loss"], **spy.take(),
+            "kinds": _kinds(mp_model),
             "vars": {v.path: {"spec": spec_of(v.value),
                               "shards": sorted({tuple(s.data.shape)
                                                 for s in v.value.addressable_shards})}
@@ -167,15 +229,9 @@ def worker_single(out_path):
             inp = keras.Input((8,))
             m = keras.Model(inp, keras.layers.Dense(3, name="dense_b")(inp))
             m.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        seen.clear()
-        try:
-            with D.ModelParallel(layout_map=bad).scope():
-                m.fit(x, y % 3, batch_size=BATCH, epochs=1, verbose=0)
-            res[name] = None
-        except ValueError as e:
-            res[name] = str(e)
-        res[name + "_steps"] = len(seen)
-    runtime.batch_hook = None
+        with D.ModelParallel(layout_map=bad).scope():
+            res[name] = _error(lambda m=m: m.fit(x, y % 3, batch_size=BATCH, verbose=0))
+        res[name + "_calls"] = spy.take()["calls"]
 
     # initialize() after JAX has started says what to do
     try:
@@ -187,16 +243,90 @@ def worker_single(out_path):
         json.dump(res, f)
 
 
-def _compiles(model):
-    """The most executables a train function of the model holds (1: it never
-    recompiled, e.g. for a state whose sharding changed after the first step)."""
-    sizes = []
-    for fns in getattr(getattr(model, "_trainer", None), "_fns", {}).values():
-        for key, f in getattr(fns, "_jitted", {}).items():
-            f = getattr(f, "jitted", f)
-            if key[0] == "train" and hasattr(f, "_cache_size"):
-                sizes.append(f._cache_size())
-    return max(sizes) if sizes else None
+def _custom_fit(keras, x, y):
+    """Weights, losses and the spec of the first batch seen of a fit through a
+    custom `train_step`."""
+    import jax
+    from test_keras3_custom_training import GuideModel
+
+    from jkeras.distribution import runtime
+
+    seen = []
+    runtime.batch_hook = lambda b: seen.append(spec_of(jax.tree_util.tree_leaves(b)[0]))
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((8,))
+    model = GuideModel(inp, keras.layers.Dense(4)(keras.layers.Dense(16)(inp)))
+    model.compile(optimizer="adam", loss="mse")
+    h = model.fit(x, np.eye(4, dtype="float32")[y], batch_size=BATCH, epochs=EPOCHS,
+                  shuffle=False, verbose=0)
+    runtime.batch_hook = None
+    return {"weights": weights_of(model), "loss": h.history["loss"], "batches": seen[:1],
+            "n_batches": len(seen)}
+
+
+def _resumed_fit(keras, x, y, backup):
+    """The weights after 2 epochs of a fit with Dropout on shuffled data, 3 steps per
+    call; with `backup`: backed up every 2 batches, interrupted at the end of epoch 1's
+    second block (as if killed: that block's backup is not taken), then resumed from
+    the backup of its first (epoch 1, batch 3)."""
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((8,))
+    h = keras.layers.Dropout(0.3)(keras.layers.Dense(16, activation="relu")(inp))
+    model = keras.Model(inp, keras.layers.Dense(4)(h))
+    model.compile(keras.optimizers.Adam(0.02), "mse", steps_per_execution=3)
+    targets = np.eye(4, dtype="float32")[y]
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1 and batch >= 5:
+                raise KeyboardInterrupt
+
+    out = {"interrupted": False, "resumed_at": None}
+    if backup is None:
+        model.fit(x, targets, batch_size=8, epochs=EPOCHS, verbose=0)
+    else:
+        try:
+            model.fit(x, targets, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[
+                keras.callbacks.BackupAndRestore(backup, save_freq=2), Interrupt()])
+        except KeyboardInterrupt:
+            out["interrupted"] = True
+        seen = []
+
+        class Where(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+            def on_train_batch_begin(self, batch, logs=None):
+                if not seen:
+                    seen.extend([self.epoch, batch])
+
+        model.fit(x, targets, batch_size=8, epochs=EPOCHS, verbose=0,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=2), Where()])
+        out["resumed_at"] = seen
+    out["dp"] = weights_of(model)
+    return out
+
+
+def _datasets(keras, x, y, xl, yl, nproc):
+    """PyDatasets of the global batches (every process reads them whole) and of this
+    process's own batches (already sharded)."""
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, x, y, size):
+            super().__init__()
+            self.x, self.y, self.size = x, y, size
+
+        def __len__(self):
+            return len(self.x) // self.size
+
+        def __getitem__(self, i):
+            rows = slice(i * self.size, (i + 1) * self.size)
+            return self.x[rows], self.y[rows]
+
+    return Batches(x, y, BATCH), Batches(xl, yl, BATCH // nproc)
 
 
 def worker_proc(pid, port, nproc, outdir):
@@ -217,21 +347,26 @@ def worker_proc(pid, port, nproc, outdir):
         return real_replace(src, dst)
 
     os.replace = spy_replace
+    spy = _Spy()
     x, y = make_data()
     xl, yl = process_shard(x, y, pid, nproc)
+    local = BATCH // nproc  # the per-process batch
     D.set_distribution(D.DataParallel())
     model = make_model(keras)
     ckpt = os.path.join(outdir, "ckpt-{epoch}.weights.h5")
     backup = os.path.join(outdir, "backup")
-    h = model.fit(xl, yl, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=2,
+    h = model.fit(xl, yl, batch_size=local, epochs=EPOCHS, shuffle=False, verbose=2,
                   callbacks=[keras.callbacks.ModelCheckpoint(ckpt, save_weights_only=True),
                              keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
     backups = sorted(n for n in os.listdir(backup) if not n.startswith("."))
     res = {"pid": pid, "process_count": jax.process_count(),
            "n_devices": len(jax.devices()), "weights": weights_of(model),
-           "loss": h.history["loss"], "acc": h.history["accuracy"],
-           "eval": model.evaluate(xl, yl, batch_size=BATCH, verbose=0),
-           "pred": np.asarray(model.predict(xl, batch_size=BATCH, verbose=0)).tolist()}
+           "loss": h.history["loss"], "acc": h.history["accuracy"], **spy.take(),
+           "kinds": _kinds(model),
+           "eval": model.evaluate(xl, yl, batch_size=local, verbose=0),
+           "pred": np.asarray(model.predict(xl, batch_size=local, verbose=0)).tolist()}
+    # the rule: batch_size is this process's batch, split over its 2 devices
+    res["bad_batch"] = _error(lambda: model.fit(xl, yl, batch_size=3, verbose=0))
     path = os.path.join(outdir, "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -242,32 +377,64 @@ def worker_proc(pid, port, nproc, outdir):
     # the loaded model trains on as part of the run (its variables move to the mesh)
     loaded.compile(keras.optimizers.SGD(0.1),
                    keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    res["loaded_fit_loss"] = loaded.fit(xl, yl, batch_size=BATCH, epochs=1, shuffle=False,
+    res["loaded_fit_loss"] = loaded.fit(xl, yl, batch_size=local, epochs=1, shuffle=False,
                                         verbose=0).history["loss"]
     # a rerun with BackupAndRestore resumes after the last backup (epoch 2 of 2) in every
     # process: nothing left to train, weights as restored; process 0 deletes the backup
     before = weights_of(model)
-    h2 = model.fit(xl, yl, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
+    h2 = model.fit(xl, yl, batch_size=local, epochs=EPOCHS, shuffle=False, verbose=0,
                    callbacks=[keras.callbacks.BackupAndRestore(backup)])
     res["resumed_epochs"] = len(h2.history.get("loss", []))
     res["resumed_same"] = weights_of(model) == before
     res["backups"] = backups
     res["backup_left"] = sorted(os.listdir(backup))
     res["replaced"] = replaced
+
+    # datasets: read whole by every process (auto_shard_dataset=True, the default), or
+    # already sharded (each process's own batches, auto_shard_dataset=False)
+    whole, own = _datasets(keras, x, y, xl, yl, nproc)
+    res["ds_whole"] = weights_of(_fit(make_model(keras), whole))
+    res["ds_not_global"] = _error(lambda: make_model(keras).fit(own, verbose=0))
+    D.set_distribution(D.DataParallel(auto_shard_dataset=False))
+    res["ds_own"] = weights_of(_fit(make_model(keras), own))
+
     # ModelParallel across the processes: 'batch' runs over them, 'model' within each
-    mesh = D.DeviceMesh((2, 2), ("batch", "model"))
-    lm = D.LayoutMap(mesh)
-    lm["dense_a/kernel"] = (None, "model")
-    lm["dense_b/kernel"] = ("model", None)
-    D.set_distribution(D.ModelParallel(layout_map=lm))
+    devices = jax.devices()
+    D.set_distribution(_split_kernels(D, devices))
     mp = make_model(keras)
-    hm = mp.fit(xl, yl, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+    hm = mp.fit(xl, yl, batch_size=local, epochs=EPOCHS, shuffle=False, verbose=0)
     k = mp.get_layer("dense_a").kernel.value
     res["mp"] = {"weights": weights_of(mp), "loss": hm.history["loss"], "spec": spec_of(k),
                  "shards": sorted({tuple(s.data.shape) for s in k.addressable_shards}),
                  "devices": len(k.sharding.device_set)}
+
+    # ModelParallel with its 'model' axis across the processes: the kernels are split
+    # between them, both processes feed the same (global) batches, and saving gathers
+    D.set_distribution(_split_kernels(D, np.array(devices, dtype=object).reshape(2, 2).T))
+    split = make_model(keras)
+    hs = split.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+    split.save_weights(os.path.join(outdir, "split.weights.h5"))
+    split.save(os.path.join(outdir, "split.keras"))
+    k = split.get_layer("dense_a").kernel.value
+    res["split"] = {"loss": hs.history["loss"], "devices": len(k.sharding.device_set),
+                    "shards": sorted({tuple(s.data.shape) for s in k.addressable_shards}),
+                    "fully_addressable": k.is_fully_addressable}
     with open(os.path.join(outdir, f"result-{pid}.json"), "w") as f:
         json.dump(res, f)
+
+
+def _split_kernels(D, devices):  # noqa: N803 - the distribution module
+    """ModelParallel on a (2, 2) ('batch', 'model') mesh of `devices` (in mesh order)
+    splitting both Dense kernels over 'model'."""
+    lm = D.LayoutMap(D.DeviceMesh((2, 2), ("batch", "model"), devices))
+    lm["dense_a/kernel"] = (None, "model")
+    lm["dense_b/kernel"] = ("model", None)
+    return D.ModelParallel(layout_map=lm)
+
+
+def _fit(model, data):
+    model.fit(data, epochs=EPOCHS, shuffle=False, verbose=0)
+    return model
 
 
 # ------------------------------------------------------------------------------ harness
@@ -361,7 +528,7 @@ def _close(a, b, atol=1e-5):
 
 
 # ------------------------------------------------------------------------------ tests
-def test_data_parallel_matches_one_device_with_the_batch_split(runs):
+def test_data_parallel_matches_one_device_through_the_fused_path(runs):
     r = _need(runs, "single")
     assert len(r["devices"]) == 4
     ref, dp = r["ref"], r["dp"]
@@ -369,22 +536,42 @@ def test_data_parallel_matches_one_device_with_the_batch_split(runs):
     np.testing.assert_allclose(dp["loss"], ref["loss"], atol=1e-5)
     np.testing.assert_allclose(dp["eval"], ref["eval"], atol=1e-5)
     np.testing.assert_allclose(dp["pred"], ref["pred"], atol=1e-5)
-    # every batch fed to the step was split in 4 blocks of 4 rows, one per device
-    assert dp["n_batches"] >= EPOCHS * N // BATCH
-    for b in dp["batches"][:EPOCHS * N // BATCH]:
-        assert b == {"spec": ["batch"], "shape": [BATCH, 8],
-                     "shards": [[BATCH // 4, 8]], "ndev": 4}
+    # fused: 6 steps in at most 4 compiled calls ('auto': 1 step, then blocks of >= 2)
+    assert dp["kinds"] == ["window_block"] and 2 <= dp["calls"] <= 4
+    # the data went to the devices once, as a window of 128 rows (8 batches of 16)
+    # copied to each of the 4 devices, with its perm split 4 ways: x, y, sample
+    # weights and perm, nothing placed per step
+    x_win = [w for w in dp["windows"] if w["shape"][1:] == [8]]
+    assert x_win == [{"shape": [4 * 128, 8], "spec": ["batch"], "shards": [[128, 8]],
+                      "ndev": 4}]
+    assert {"shape": [128], "spec": ["batch"], "shards": [[32]], "ndev": 4} in dp["windows"]
+    assert len(dp["windows"]) == 4
     # the variables were moved to (replicated on) all 4 devices at fit start
     assert dp["var_specs"] == [[]] * 4 and set(dp["var_ndev"]) == {4}
     if dp["compiles"] is not None:
         assert dp["compiles"] == 1
 
 
+def test_data_parallel_streams_windows_split_over_the_devices(runs):
+    r = _need(runs, "single")
+    st = r["dp"]["stream"]
+    assert st["resident"] is False
+    _close(st["weights"], r["ref"]["weights"])
+    # one batch per window: each device gets its own 4 rows of the 16
+    x_win = [w for w in st["windows"] if w["shape"][1:] == [8]]
+    assert len(x_win) == EPOCHS * N // BATCH
+    assert all(w == {"shape": [16, 8], "spec": ["batch"], "shards": [[4, 8]], "ndev": 4}
+               for w in x_win)
+
+
 def test_data_parallel_rejects_a_batch_the_mesh_does_not_divide(runs):
     r = _need(runs, "single")["dp"]
-    assert "batch_size 6 does not divide evenly over the 4 devices" in r["bad_batch"]
-    assert r["bad_batch_steps"] == 0
-    assert "the last batch of `x` has 2 rows" in r["short"] and r["short_steps"] == 0
+    assert ("DataParallel: batch_size=6 does not divide evenly over the 4 devices of mesh "
+            "axis 'batch' (batch_size is the global batch (6 rows)") in r["bad_batch"]
+    assert "Use a batch_size that is a multiple of 4" in r["bad_batch"]
+    assert "the last batch of `x` has 2 rows, which does not divide over the 4 devices" in \
+        r["short"]
+    assert r["bad_batch_calls"] == 0 and r["short_calls"] == 0
 
 
 def test_model_parallel_splits_named_weights_on_a_2x2_mesh(runs):
@@ -402,20 +589,37 @@ def test_model_parallel_splits_named_weights_on_a_2x2_mesh(runs):
     # Adam's slots (m and v, in variable order) follow their variables
     layouts = [[None, "model"], ["model"], ["model"], []]
     assert mp["opt_specs"] == layouts + layouts
-    # batches split over 'batch' only: 2 blocks of 8 rows, each on 2 devices
-    assert mp["batches"][0]["spec"] == ["batch"]
-    assert mp["batches"][0]["shards"] == [[BATCH // 2, 8]]
+    # steps_per_execution=3: one compiled call per epoch; the window is split over
+    # 'batch' only (2 copies of the 128 rows, each on the 2 devices of a 'model' row)
+    assert mp["kinds"] == ["window_block"] and mp["calls"] == EPOCHS
+    x_win = [w for w in mp["windows"] if w["shape"][1:] == [8]]
+    assert x_win == [{"shape": [2 * 128, 8], "spec": ["batch"], "shards": [[128, 8]],
+                      "ndev": 4}]
     if mp["compiles"] is not None:
         assert mp["compiles"] == 1
+
+
+def test_custom_train_step_runs_on_the_mesh(runs):
+    r = _need(runs, "single")["custom"]
+    _close(r["dp"]["weights"], r["ref"]["weights"])
+    np.testing.assert_allclose(r["dp"]["loss"], r["ref"]["loss"], atol=1e-5)
+    assert r["dp"]["batches"] == [["batch"]] and r["dp"]["n_batches"] == EPOCHS * N // BATCH
+    assert r["ref"]["n_batches"] == 0  # no distribution: nothing placed on a mesh
+
+
+def test_exact_resume_under_data_parallel(runs):
+    r = _need(runs, "single")["resume"]
+    assert r["interrupted"] and r["resumed_at"] == [1, 3]
+    _close(r["dp"], r["ref"])
 
 
 def test_bad_layouts_fail_before_training(runs):
     r = _need(runs, "single")
     assert "LayoutMap key 'dense_c/kernel' matches no variable" in r["typo"]
     assert "dense_b/kernel" in r["typo"]  # lists the real paths
-    assert r["typo_steps"] == 0
+    assert r["typo_calls"] == 0
     assert "'dense_b/bias' of shape (3,) cannot be split over mesh axis 'model'" in r["odd"]
-    assert r["odd_steps"] == 0
+    assert r["odd_calls"] == 0
     assert "must run before any JAX computation" in r["late_init"]
 
 
@@ -430,11 +634,37 @@ def test_two_processes_match_one_process_fed_the_same_global_batches(runs):
     assert p0["loss"] == p1["loss"] and p0["acc"] == p1["acc"] and p0["eval"] == p1["eval"]
     np.testing.assert_allclose(p0["loss"], ref["loss"], atol=1e-5)
     np.testing.assert_allclose(p0["eval"], ref["eval"], atol=1e-5)
+    # the fused path; each process placed only its own rows: a window of 64 (8 batches
+    # of its 8 rows) copied to each of its 2 devices
+    for p in (p0, p1):
+        assert p["kinds"] == ["window_block"] and p["calls"] <= 4
+        x_win = [w for w in p["windows"] if w["shape"][1:] == [8]]
+        assert x_win[0] == {"shape": [4 * 64, 8], "spec": ["batch"], "shards": [[64, 8]],
+                            "ndev": 4}
     # predict returns each process its own rows
     x, y = make_data()
     for pid, p in enumerate((p0, p1)):
         rows = process_shard(np.asarray(ref["pred"]), y, pid, 2)[0]
         np.testing.assert_allclose(p["pred"], rows, atol=1e-5)
+
+
+def test_two_processes_state_the_per_process_batch_rule(runs):
+    for p in _need(runs, "procs"):
+        msg = p["bad_batch"]
+        assert "batch_size=3 does not divide evenly over the 2 devices of mesh axis 'batch' " \
+               "in this process" in msg
+        assert "in a multi-process run batch_size is the per-process batch: each process " \
+               "feeds 3 of its own rows per step, the global batch is 3 x 2 data shard(s) = 6 " \
+               "rows" in msg
+
+
+def test_two_processes_datasets_read_whole_or_already_sharded(runs):
+    ref = _need(runs, "single")["ref"]
+    for p in _need(runs, "procs"):
+        _close(p["ds_whole"], ref["weights"])
+        _close(p["ds_own"], ref["weights"])
+        assert "yields different first batches in different processes" in p["ds_not_global"]
+        assert "auto_shard_dataset=False" in p["ds_not_global"]
 
 
 def test_two_processes_model_parallel(runs):
@@ -448,11 +678,29 @@ def test_two_processes_model_parallel(runs):
     assert p0["mp"]["weights"] == p1["mp"]["weights"] and p0["mp"]["loss"] == p1["mp"]["loss"]
 
 
+def test_a_variable_split_across_processes_saves_and_loads_in_one_process(runs):
+    import jkeras as keras
+
+    p0, p1 = _need(runs, "procs")
+    ref = _need(runs, "single")["ref"]
+    for p in (p0, p1):  # each process holds half of the kernel: (8, 8) of (8, 16)
+        assert p["split"]["shards"] == [[8, 8]] and p["split"]["devices"] == 4
+        assert p["split"]["fully_addressable"] is False
+        np.testing.assert_allclose(p["split"]["loss"], ref["loss"], atol=1e-5)
+    model = make_model(keras)
+    model.load_weights(str(runs["outdir"] / "split.weights.h5"))
+    _close(model.get_weights(), ref["weights"])
+    loaded = keras.models.load_model(str(runs["outdir"] / "split.keras"))
+    _close(loaded.get_weights(), ref["weights"])
+    assert int(np.asarray(loaded.optimizer.iterations)) == EPOCHS * N // BATCH
+
+
 def test_two_processes_save_once_and_both_load(runs):
     p0, p1 = _need(runs, "procs")
     names = sorted(os.listdir(runs["outdir"]))
     assert [n for n in names if not n.startswith("result-")] == [
-        "backup", "ckpt-1.weights.h5", "ckpt-2.weights.h5", "model.keras"]
+        "backup", "ckpt-1.weights.h5", "ckpt-2.weights.h5", "model.keras", "split.keras",
+        "split.weights.h5"]
     # only process 0 renamed files into place
     assert any(n == "model.keras" for n in p0["replaced"])
     assert any(n.startswith("ckpt-") for n in p0["replaced"])

@@ -254,7 +254,14 @@ class LayoutMap(collections.abc.MutableMapping):
 # distributions
 # ------------------------------------------------------------------------------------------
 class Distribution:
-    """Base: how batches and variables are laid out over a DeviceMesh."""
+    """Base: how batches and variables are laid out over a DeviceMesh.
+
+    `auto_shard_dataset` (Keras 3's argument) says what a dataset (generator,
+    PyDataset, tf.data, DataLoader) passed to fit/evaluate holds in a
+    multi-process run: True (default), the global batches, read whole by every
+    process, each keeping its share of each batch; False, each process's own
+    batches. Arrays are always each process's own rows, with `batch_size` the
+    per-process batch (see `jkeras.distribution.batching`)."""
 
     def __init__(self, device_mesh: DeviceMesh, batch_dim_name: str | None = None,
                  auto_shard_dataset: bool = True):
@@ -272,7 +279,7 @@ class Distribution:
 
     @property
     def batch_size_divisor(self) -> int:
-        """The global batch size must be a multiple of this (devices on the batch axis)."""
+        """Devices on the batch axis (a single process's batch must be a multiple)."""
         return self.device_mesh.axis_size(self.batch_dim_name)
 
     def get_data_layout(self, data_shape) -> NamedSharding:
@@ -290,14 +297,29 @@ class Distribution:
         return None
 
     def check_batch_size(self, batch_size: int, what: str = "batch_size") -> None:
-        """Raises ValueError if the global batch does not divide over the batch axis."""
-        n = self.batch_size_divisor
-        if int(batch_size) % n:
-            raise ValueError(
-                f"{type(self).__name__}: the global {what} {batch_size} does not divide "
-                f"evenly over the {n} devices of mesh axis '{self.batch_dim_name}'. Use a "
-                f"{what} that is a multiple of {n}."
-            )
+        """Raises ValueError if this process's `batch_size` rows do not split evenly
+        over its devices of the batch axis (the rule: `batching`)."""
+        from jkeras.distribution import batching
+
+        batching.layout_of(self).check_batch_size(batch_size, what)
+
+    @property
+    def num_processes(self) -> int:
+        """Processes in the run (1 without `initialize`)."""
+        return jax.process_count() if jax.distributed.is_initialized() else 1
+
+    @property
+    def num_model_replicas(self) -> int:
+        """Devices on the batch axis: copies of the model that see different rows."""
+        return self.batch_size_divisor
+
+    @property
+    def data_shard_id(self) -> int:
+        """Which shard of each global batch this process feeds (processes of one
+        model replica feed the same shard)."""
+        from jkeras.distribution import batching
+
+        return batching.layout_of(self).shard_index
 
     @contextlib.contextmanager
     def scope(self):
@@ -319,7 +341,8 @@ class DataParallel(Distribution):
     """Replicates variables on every device and splits each batch across them.
 
     `DataParallel()` uses every device (of every process); `devices=[...]` picks
-    some; `device_mesh=` gives a mesh whose first axis is the batch axis."""
+    some; `device_mesh=` gives a mesh whose first axis is the batch axis.
+    `auto_shard_dataset`: see `Distribution`."""
 
     def __init__(self, device_mesh: DeviceMesh | None = None, devices=None,
                  auto_shard_dataset: bool = True):
@@ -336,7 +359,8 @@ class ModelParallel(Distribution):
     batches over the mesh axis `batch_dim_name` (default: the first axis).
 
     `ModelParallel(layout_map=layout_map, batch_dim_name='batch')`; the Keras 3.0
-    form `ModelParallel(device_mesh, layout_map, batch_dim_name)` is accepted too."""
+    form `ModelParallel(device_mesh, layout_map, batch_dim_name)` is accepted too.
+    `auto_shard_dataset`: see `Distribution`."""
 
     def __init__(self, *args, layout_map: LayoutMap | None = None,
                  batch_dim_name: str | None = None, device_mesh: DeviceMesh | None = None,

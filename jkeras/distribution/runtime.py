@@ -4,14 +4,14 @@ The loop (jkeras.training) stays device-agnostic; at a few points it asks this
 module to:
 
 - check the distribution against the model and the batch size before training
-  (`check_before_training`);
+  (`check_before_training`; the batch-size rule is in `batching`);
 - lay out its state: variables by `Distribution.get_variable_layout`, optimizer
   slots like the variable they belong to, everything else replicated
   (`place_state`, `place_variables`, `state_shardings`);
 - turn each batch into global arrays split over the mesh's batch axis
   (`place_batch`): from the whole global batch in a single process, or from
-  each process's own rows with `jax.make_array_from_process_local_data` when
-  several processes run (global batch = local batch x processes);
+  each process's own rows when several processes run (global batch = local
+  batch x data shards); data windows are placed by `batching.DataLayout`;
 - bring results back (`to_host`, `local_rows`), and coordinate processes
   (`is_process_zero`, `barrier`, `write_on_process_zero`).
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
@@ -31,7 +32,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from jkeras.distribution import api
+from jkeras.distribution import api, batching
 
 # Set to a callable to see every batch after placement, e.g. in tests:
 # `runtime.batch_hook = lambda batch: ...` (None: no call).
@@ -137,65 +138,21 @@ def discard_sink(mode: str = "wb") -> IO:
 # ------------------------------------------------------------------------------------------
 # checks before training
 # ------------------------------------------------------------------------------------------
-def local_batch_size(global_batch_size: int, dist: api.Distribution | None = None) -> int:
-    """Rows each process feeds per step for a global batch of `global_batch_size`:
-    global / process_count(). Raises ValueError if that does not divide."""
-    p = process_count()
-    n = int(global_batch_size)
-    if n % p:
-        raise ValueError(
-            f"The global batch size {n} does not divide over the {p} processes of the run. "
-            f"Use a batch_size that is a multiple of {p} (each process feeds batch_size / "
-            f"{p} of its own rows per step)."
-        )
-    return n // p
-
-
-def global_batch_size(local_batch_size: int) -> int:
-    """The global batch made of `local_batch_size` rows from every process."""
-    return int(local_batch_size) * process_count()
-
-
-def _check_mesh_processes(dist: api.Distribution) -> None:
-    """Multi-process: the mesh must use devices of every process, and each process's
-    devices must hold their own 1/P of every global batch (the batch axis has to run
-    across processes), so that each process feeds only its own rows."""
-    p = process_count()
-    if p == 1:
-        return
-    mesh = dist.device_mesh
-    procs = {d.process_index for d in mesh.devices.ravel()}
-    if procs != set(range(p)):
-        raise ValueError(
-            f"{type(dist).__name__}: the mesh {mesh} uses devices of processes "
-            f"{sorted(procs)}, but the run has {p} processes. Build the mesh over all "
-            f"devices (jax.devices() / list_devices()), not only this process's."
-        )
-    n = dist.batch_size_divisor
-    sharding = dist.get_data_layout((n,))
-    rows: dict[int, set] = {i: set() for i in range(p)}
-    for dev, idx in sharding.devices_indices_map((n,)).items():
-        rows[dev.process_index].update(range(n)[idx[0]])
-    sizes = {len(r) for r in rows.values()}
-    disjoint = sum(len(r) for r in rows.values()) == n
-    if sizes != {n // p} or not disjoint:
-        raise ValueError(
-            f"{type(dist).__name__}: with {p} processes, the batch axis "
-            f"'{dist.batch_dim_name}' ({n} devices) must split over the processes so that "
-            f"each process's devices hold a different 1/{p} of every batch (each process "
-            f"feeds its own rows). Order the mesh devices process by process (the default "
-            f"jax.devices() order) and make the batch axis the first axis, with a size "
-            f"that is a multiple of {p}."
-        )
+def global_batch_size(local_batch_size: int, dist: api.Distribution | None = None) -> int:
+    """The global batch made of `local_batch_size` rows from every data shard of
+    `dist` (default: the active distribution; with none, the batch itself)."""
+    layout = batching.layout_of(dist if dist is not None else active())
+    return int(local_batch_size) if layout is None else layout.global_batch(local_batch_size)
 
 
 def check_before_training(dist: api.Distribution | None, variables: Sequence = (),
                           batch_size: int | None = None, what: str = "batch_size") -> None:
     """Raises a clear ValueError before any step runs if the distribution does not fit
     the model or the data: a LayoutMap key that names no variable, a layout that
-    does not match a variable's rank or does not divide its shape, a global batch
-    size that the mesh's batch axis (or the number of processes) does not divide,
-    or a mesh that does not span every process."""
+    does not match a variable's rank or does not divide its shape, a batch size
+    that this process's devices on the mesh's batch axis do not divide,
+    or a mesh that does not span every process. `batch_size` is this process's
+    (see `batching` for the rule)."""
     if dist is None:
         return
     variables = list(variables)
@@ -203,29 +160,63 @@ def check_before_training(dist: api.Distribution | None, variables: Sequence = (
         dist.check_variables(variables)
     for v in variables:
         dist.get_variable_layout(v)
-    _check_mesh_processes(dist)
+    layout = batching.layout_of(dist)
     if batch_size is not None:
-        dist.check_batch_size(batch_size, what)
-        local_batch_size(batch_size, dist)
+        layout.check_batch_size(batch_size, what)
+
+
+def dataset_shard(dist: api.Distribution | None) -> tuple[int, int] | None:
+    """For a dataset (a source of batches) in a multi-process run with
+    `auto_shard_dataset=True`: (this process's data shard, shards), the part of
+    each global batch it keeps; None when each process's dataset already yields
+    its own batches (one process, or `auto_shard_dataset=False`)."""
+    if dist is None or process_count() == 1 or not dist.auto_shard_dataset:
+        return None
+    layout = batching.layout_of(dist)
+    return layout.shard_index, layout.shards
+
+
+def check_dataset_is_global(batch: Any, what: str = "x") -> None:
+    """Raises ValueError (in every process) if the first batch of a dataset that
+    every process should read whole (`auto_shard_dataset=True`) differs between
+    processes: the dataset is then already sharded. One collective."""
+    if process_count() == 1:
+        return
+    digest = 0
+    for a in jax.tree_util.tree_leaves(batch):
+        h = np.ascontiguousarray(np.asarray(a))
+        digest = zlib.crc32(h.tobytes(), zlib.crc32(str((h.shape, h.dtype)).encode(), digest))
+    from jax.experimental import multihost_utils
+
+    values = np.asarray(multihost_utils.process_allgather(np.asarray(digest, np.int64)))
+    if len(set(values.reshape(-1).tolist())) > 1:
+        raise ValueError(
+            f"The dataset passed as `{what}` yields different first batches in different "
+            f"processes, but the distribution has auto_shard_dataset=True: every process is "
+            f"to read the same, whole dataset (its batches are global batches) and keep its "
+            f"share of each. If each process's dataset already yields that process's own "
+            f"batches, pass auto_shard_dataset=False to DataParallel/ModelParallel."
+        )
 
 
 def check_short_batch(dist: api.Distribution | None, num_samples: int, local_batch: int,
                       pad: bool, what: str = "x") -> None:
     """Before training: when a model cannot pad a short last batch (it runs at its
-    real size), that batch too must divide over the batch axis. `num_samples` and
-    `local_batch` are this process's."""
+    real size), that batch too must divide over this process's devices of the
+    batch axis. `num_samples` and `local_batch` are this process's."""
     if dist is None or pad:
         return
+    layout = batching.layout_of(dist)
     short = int(num_samples) % int(local_batch)
-    rows = short * process_count()
-    n = dist.batch_size_divisor
-    if short and rows % n:
+    g = layout.local_groups
+    if short and short % g:
         raise ValueError(
-            f"{type(dist).__name__}: the last batch of `{what}` has {rows} rows (all "
-            f"processes together), which does not divide over the {n} devices of mesh axis "
-            f"'{dist.batch_dim_name}'; this model cannot pad it (its layers depend on the "
-            f"whole batch, e.g. BatchNormalization). Use a number of samples that is a "
-            f"multiple of the batch size, or a remainder that is a multiple of {n}."
+            f"{type(dist).__name__}: the last batch of `{what}` has {short} rows"
+            f"{' in this process' if layout.multiprocess else ''}, which does not divide over "
+            f"the {g} devices of mesh axis '{dist.batch_dim_name}' ({layout.rule(local_batch)}); "
+            f"this model cannot pad it (its layers depend on the whole batch, e.g. "
+            f"BatchNormalization). Use a number of samples that is a multiple of the batch "
+            f"size, or a remainder that is a multiple of {g}."
         )
 
 
@@ -401,41 +392,19 @@ def place_batch(dist: api.Distribution | None, batch: Any) -> Any:
 
     One process: each leaf is the whole global batch. Several processes: each leaf
     holds this process's rows (local batch), and the global batch is the local
-    batches of processes 0, 1, ... in order (global rows = local rows x processes).
-    0-d leaves are replicated."""
+    batches of the data shards in order (global rows = local rows x shards; see
+    `batching`). 0-d leaves are replicated."""
     if dist is None:
         return batch
+    layout = batching.layout_of(dist)
     leaves, treedef = jax.tree_util.tree_flatten(batch)
-    shs = [dist.get_data_layout(np.shape(a)) for a in leaves]
-    multi = process_count() > 1
-    for a in leaves:
-        if np.ndim(a) > 0:
-            rows = np.shape(a)[0] * (process_count() if multi else 1)
-            if rows % dist.batch_size_divisor:
-                raise ValueError(
-                    f"{type(dist).__name__}: a batch of {rows} rows"
-                    f"{' (all processes together)' if multi else ''} does not divide over "
-                    f"the {dist.batch_size_divisor} devices of mesh axis "
-                    f"'{dist.batch_dim_name}'. Use a batch size (and, for models that "
-                    f"cannot pad a short last batch, a number of samples) that is a "
-                    f"multiple of {dist.batch_size_divisor}."
-                )
-            break
     out = list(leaves)
-    direct = []
-    for i, (a, s) in enumerate(zip(leaves, shs)):
-        if _has_sharding(a, s):
-            continue
-        if multi and np.ndim(a) > 0:
-            shape = np.shape(a)
-            out[i] = jax.make_array_from_process_local_data(
-                s, a, (shape[0] * process_count(), *shape[1:]))
-        else:
-            direct.append(i)
-    if direct:
-        for i, a in zip(direct, jax.device_put([leaves[i] for i in direct],
-                                               [shs[i] for i in direct])):
-            out[i] = a
+    rep = replicated(dist)
+    for i, a in enumerate(leaves):
+        if np.ndim(a) == 0:
+            out[i] = place(a, rep)
+        elif not _has_sharding(a, dist.get_data_layout(np.shape(a))):
+            out[i] = layout.put_rows(a)
     placed = jax.tree_util.tree_unflatten(treedef, out)
     if batch_hook is not None:
         batch_hook(placed)

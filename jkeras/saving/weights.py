@@ -130,11 +130,15 @@ def saveable_entries(model) -> list[tuple[str, Any, list]]:
 
 
 def variable_array(var) -> np.ndarray:
-    """A variable's current value as a numpy array (outside any scope)."""
+    """A variable's current value as a numpy array (outside any scope). A value
+    split across the processes of a multi-process run is gathered: a collective,
+    so every process saves (process 0 writes; see `atomic.atomic_write`)."""
+    from jkeras.distribution import runtime
+
     value = getattr(var, "_value", None)
     if value is None:
         value = var.value
-    return np.asarray(value)
+    return runtime.to_host(value)
 
 
 def optimizer_of(model):

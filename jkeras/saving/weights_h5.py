@@ -14,6 +14,7 @@ import os
 import warnings
 from typing import Any
 
+import jax
 import numpy as np
 
 from jkeras.saving import h5_storage
@@ -296,8 +297,18 @@ def _opt_arrays(opt) -> list:
     """The optimizer's state in Keras 3's layout (iteration, learning_rate, then
     Keras's slots), which Keras 3 loads; jkeras's own layout for optimizers
     that have no Keras counterpart."""
+    from jkeras.distribution import runtime
+
     getter = getattr(opt, "keras_state_arrays", None) or opt.get_state_arrays
-    return getter()
+    state = getattr(opt, "state", None)
+    if state is None or not runtime.is_multiprocess():
+        return getter()
+    # slots split across processes (ModelParallel) are gathered first: a collective
+    opt.state = jax.tree_util.tree_map(runtime.to_host, state)
+    try:
+        return getter()
+    finally:
+        opt.state = state
 
 
 def _expected_optimizer_arrays(opt, model):

@@ -7,7 +7,9 @@ counts traces) and called on one batch at a time: batches keep the structure
 the user gave (arrays, lists, dicts), the state is the tuple of array lists
 Keras 3 defines, and the model's Variables are written back at epoch ends
 (and around user callbacks' batch hooks). Models that override none of these
-train through the fused steps of `steps`/`loops` instead.
+train through the fused steps of `steps`/`loops` instead. Under a distribution
+the state is laid out as `fit` lays it out and each batch (this process's rows)
+is split over the mesh's batch axis (`_OnMesh`).
 """
 
 from __future__ import annotations
@@ -196,6 +198,33 @@ def _assign(variables, values) -> None:
         v.assign(a)
 
 
+class _OnMesh:
+    """The active distribution's layout for a custom loop: state parts by the
+    variables they hold (`layouts`: a list of variables, or None for replicated
+    values such as optimizer and metric state), batches split over the batch
+    axis. Without a distribution everything passes through unchanged."""
+
+    def __init__(self, batch_size=None, variables=()):
+        from jkeras.distribution import runtime
+
+        self.runtime = runtime
+        self.dist = runtime.active()
+        runtime.check_before_training(self.dist, variables, batch_size)
+
+    def state(self, state, layouts):
+        if self.dist is None:
+            return state
+        rep = self.runtime.replicated(self.dist)
+        shardings = [[rep] * len(part) if group is None else
+                     self.runtime.variable_shardings(self.dist, group)
+                     for part, group in zip(state, layouts)]
+        return tuple(self.runtime.place_tree(list(part), sh)
+                     for part, sh in zip(state, shardings))
+
+    def batch(self, data):
+        return data if self.dist is None else self.runtime.place_batch(self.dist, data)
+
+
 class _TrainState:
     """The (trainable, non-trainable, optimizer, metrics) values of a custom fit,
     read from and written back to the model's Variables."""
@@ -232,6 +261,8 @@ def fit(trainer, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     _build(trainer, batches.first())
     trainer._ensure_optimizer(model.trainable_variables)
     step = _jit(trainer, "train", model.train_step)
+    mesh = _OnMesh(None if batches.dataset else batches.batch_size, model.weights)
+    layouts = (model.trainable_variables, model.non_trainable_variables, None, None)
     cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                        verbose=verbose, epochs=epochs, steps=batches.steps)
     sync_batches = cbs.needs_batch_sync("train_end") or cbs.needs_batch_sync("train_begin")
@@ -245,7 +276,7 @@ def fit(trainer, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         logs = {}
         for b, data in enumerate(batches.epoch()):
             cbs.on_train_batch_begin(b)
-            logs, state = step(state, data)
+            logs, state = step(mesh.state(state, layouts), mesh.batch(data))
             batch_logs = _python_logs(logs)
             if sync_batches:
                 holder.push(state)
@@ -294,6 +325,8 @@ def evaluate(trainer, x, y, batch_size, verbose, sample_weight, steps, callbacks
     batches = Batches(x, y, sample_weight, batch_size, False, steps)
     _build(trainer, batches.first())
     step = _jit(trainer, "eval", model.test_step)
+    mesh = _OnMesh(None if batches.dataset else batches.batch_size, model.weights)
+    layouts = (model.trainable_variables, model.non_trainable_variables, None)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=batches.steps)
     cbs.on_test_begin()
@@ -302,7 +335,7 @@ def evaluate(trainer, x, y, batch_size, verbose, sample_weight, steps, callbacks
     logs = {}
     for b, data in enumerate(batches.epoch()):
         cbs.on_test_batch_begin(b)
-        logs, state = step(state, data)
+        logs, state = step(mesh.state(state, layouts), mesh.batch(data))
         cbs.on_test_batch_end(b, _python_logs(logs))
     _assign(model.metrics_variables, state[2])
     logs = _python_logs(logs) if logs else {}

@@ -1,7 +1,9 @@
 """Data input for fit/evaluate: arrays, generators/iterables, PyDataset/Sequence,
 torch DataLoader and tf.data (duck-typed).
 
-Every source becomes a `DataHandler`. `epoch(e)` yields batches `(x, y, sw, valid)`:
+Every source becomes a `DataHandler` (in-memory arrays an `ArrayHandler`, here;
+the other sources an `IterableHandler`, in `data_iterables`). `epoch(e)` yields
+batches `(x, y, sw, valid)`:
 flat lists of device arrays in model input/output order, per-output sample
 weights, and `valid`, a float mask of the rows that are real (1) or padding (0).
 A batch smaller than the batch size is padded to it (when padding is exact
@@ -16,23 +18,27 @@ When the data fits the memory budget it is one window put on the device once
 epoch streams through windows of `R` rows gathered on the host in the epoch's
 order. Window sizes are rounded up to a power-of-two number of batches, so data
 of similar size reuses a compiled function.
+
+Under a distribution the windows are the same, laid out for the mesh (see
+`jkeras.distribution.batching`): each device of the batch axis holds the rows
+it reads (a resident window: a copy of this process's rows; a streamed one:
+its own part, in batch order) and `perm` is split likewise, so the compiled
+step gathers every device's share of a batch from its own memory.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.distribution import batching, runtime
 from jkeras.training import data_order
-from jkeras.training.placement import aligned_empty, place_batch
+from jkeras.training.placement import aligned_empty, place_batch, put_local
 
 Batch = tuple  # (x_list, y_list, sw_list, valid)
 
@@ -138,16 +144,18 @@ def _pad_rows(a, size: int):
 
 
 class _ValidMasks:
-    """Device masks of `size` rows with the first `real` set, cached."""
+    """Device masks of `size` rows with the first `real` set (rows `lo` .. `hi`
+    of it: a process's share of a global batch), cached."""
 
     def __init__(self):
         self._cache: dict = {}
 
-    def get(self, size: int, real: int):
-        key = (size, real)
+    def get(self, size: int, real: int, lo: int = 0, hi: int | None = None):
+        hi = size if hi is None else hi
+        key = (size, real, lo, hi)
         m = self._cache.get(key)
         if m is None:
-            m = place_batch((np.arange(size) < real).astype("float32"))
+            m = place_batch((np.arange(lo, hi) < real).astype("float32"))
             self._cache[key] = m
         return m
 
@@ -219,14 +227,20 @@ class DataHandler:
 
 class ArrayHandler(DataHandler):
     """In-memory arrays (standardized: x, y, sw flat lists with one row count),
-    served as windows (see the module doc) or batches."""
+    served as windows (see the module doc) or batches. `batch_size` is this
+    process's batch; the windows are laid out for the distribution active when
+    the handler is made."""
 
     def __init__(self, x: list, y: list, sw: list, batch_size: int, shuffle=False,
                  steps: int | None = None, pad: bool = True, budget_bytes: int | None = None):
         self.num_samples = n = num_rows(x + y + sw)
         self.batch_size = bs = int(batch_size)
         self._nx, self._ny = len(x), len(y)
-        self.arrays = [a if isinstance(a, jax.Array) else np.asarray(a) for a in x + y + sw]
+        self.layout = batching.layout_of(runtime.active())
+        self._groups = self.layout.local_groups if self.layout is not None else 1
+        keep = self.layout is None  # under a distribution windows are built on the host
+        self.arrays = [a if keep and isinstance(a, jax.Array) else np.asarray(a)
+                       for a in x + y + sw]
         self.shuffle = shuffle
         self.pad = pad
         self._full_steps = -(-n // bs)
@@ -266,9 +280,12 @@ class ArrayHandler(DataHandler):
             part += 1
 
     # windows ----------------------------------------------------------------------------
-    def _host_window(self, rows: np.ndarray, buffers: list | None = None) -> tuple:
+    def _host_window(self, rows: np.ndarray, buffers: list | None = None,
+                     whole: bool = False) -> tuple:
         """Window arrays holding data rows `rows` (-1: a padding row, filled with a
-        real row), `window_rows` rows each; written into `buffers` when given."""
+        real row), `window_rows` rows each, on the device(s); written into `buffers`
+        when given. `whole`: every device of the batch axis gets all the rows (a
+        resident window); else each its part (see `_put`)."""
         size = self.window_rows
         real = rows[rows >= 0]
         fill = int(real[0]) if len(real) else 0
@@ -280,19 +297,44 @@ class ArrayHandler(DataHandler):
         for j, a in enumerate(self.arrays):
             if isinstance(a, jax.Array):
                 if dev_idx is None:
-                    dev_idx = place_batch(idx.astype(np.int32))
+                    dev_idx = put_local(idx.astype(np.int32))
                 out.append(_gather(a, dev_idx))
                 continue
             buf = buffers[j] if buffers is not None else aligned_empty(
                 (size, *a.shape[1:]), a.dtype)
             np.take(a, idx, axis=0, out=buf, mode="clip")
             out.append(buf)
-        return self._split(place_batch(out))
+        return self._split(self._put(out, whole))
 
-    def _stream_window(self, rows: np.ndarray) -> tuple[tuple, list]:
-        """A streaming window in the next of `_STREAM_BUFFERS` reused host buffers
-        (waiting until the device is done with that buffer's previous window).
-        Returns (window data, its `done` list)."""
+    def _put(self, arrays: list, whole: bool) -> list:
+        """Window arrays on the device(s). Under a distribution the device(s) of
+        this process's batch-axis group j get block j of each array (rows
+        arranged by `_device_order`), or all of it when `whole`."""
+        if self.layout is None:
+            return put_local(arrays)
+        g = self._groups
+        return [self.layout.put_blocks([a] * g if whole else np.split(a, g)) for a in arrays]
+
+    def _device_order(self, positions: np.ndarray) -> np.ndarray:
+        """`positions` (one entry per batch position of a window) in the order the
+        devices hold them: group by group under a distribution, else unchanged."""
+        if self.layout is None:
+            return positions
+        return self.layout.window_order(positions, self.batch_size)
+
+    def _padded(self, positions: np.ndarray) -> np.ndarray:
+        """`positions` padded with -1 to `window_rows` entries."""
+        size = self.window_rows
+        if len(positions) >= size:
+            return positions
+        return np.concatenate([positions, np.full(size - len(positions), -1,
+                                                  dtype=positions.dtype)])
+
+    def _stream_window(self, chunk: np.ndarray) -> tuple[tuple, list, object]:
+        """A streaming window of the data rows `chunk` (one per batch position, -1
+        for padding) in the next of `_STREAM_BUFFERS` reused host buffers (waiting
+        until the device is done with that buffer's previous window). Returns
+        (window data, its `done` list, its perm)."""
         if len(self._pool) < _STREAM_BUFFERS:
             bufs = [None if isinstance(a, jax.Array) else aligned_empty(
                 (self.window_rows, *a.shape[1:]), a.dtype) for a in self.arrays]
@@ -302,7 +344,14 @@ class ArrayHandler(DataHandler):
         if slot[1]:
             jax.block_until_ready(slot[1][-1])
         slot[1] = []
-        return self._host_window(rows, slot[0]), slot[1]
+        chunk = self._padded(chunk)
+        data = self._host_window(self._device_order(chunk), slot[0])
+        # each device's part holds its rows of batch 0, 1, ... in order: batch b's
+        # position i of a group sits at b * (rows per group) + i of the part
+        pos = np.arange(len(chunk))
+        m = self.batch_size // self._groups
+        local = np.where(chunk >= 0, pos // self.batch_size * m + pos % m, -1)
+        return data, slot[1], self._perm(local)
 
     def _split(self, flat: list) -> tuple:
         nx, ny = self._nx, self._ny
@@ -310,27 +359,23 @@ class ArrayHandler(DataHandler):
 
     def _resident(self) -> tuple:
         if self._resident_data is None:
-            n, size = self.num_samples, self.window_rows
-            rows = np.arange(n)
-            if n < size:
-                rows = np.concatenate([rows, np.full(size - n, -1, dtype=rows.dtype)])
-            self._resident_data = self._host_window(rows)
+            rows = self._padded(np.arange(self.num_samples))
+            self._resident_data = self._host_window(rows, whole=True)
         return self._resident_data
 
     def _perm(self, positions: np.ndarray):
-        """`positions` (window rows or -1) padded with -1 to the window size, on the
-        device; the identity-like ones are cached."""
-        size = self.window_rows
-        if len(positions) < size:
-            positions = np.concatenate(
-                [positions, np.full(size - len(positions), -1, dtype=positions.dtype)])
-        if not self.shuffle:
-            key = positions.tobytes()
-            hit = self._perm_cache.get(key)
-            if hit is None:
-                hit = self._perm_cache[key] = place_batch(positions.astype(np.int32))
-            return hit
-        return place_batch(positions.astype(np.int32))
+        """`positions` (window rows or -1, one per batch position) padded with -1 to
+        the window size, on the device(s) in their order (`_device_order`); the
+        ones of unshuffled data are cached."""
+        positions = self._padded(positions)
+        key = positions.tobytes() if not self.shuffle else None
+        hit = self._perm_cache.get(key) if key is not None else None
+        if hit is None:
+            ordered = self._device_order(positions).astype(np.int32)
+            hit = self._put([ordered], whole=False)[0]
+            if key is not None:
+                self._perm_cache[key] = hit
+        return hit
 
     def _pieces(self, order: np.ndarray, steps: int) -> Iterator[tuple]:
         """(data rows or -1 per position, first batch, batches) windows of one pass."""
@@ -343,12 +388,7 @@ class ArrayHandler(DataHandler):
     def windows(self, epoch: int, start_step: int = 0) -> Iterator:
         """The epoch as Window items (and, for models that cannot pad, short batches
         as `(x, y, sw, valid)` tuples at their real size), from batch `start_step`
-        on. Under a distribution, batches only (see `_distributed_batches`)."""
-        from jkeras.distribution import runtime
-
-        if runtime.active() is not None:
-            yield from self._distributed_batches(epoch, start_step)
-            return
+        on."""
         bs = self.batch_size
         skip = start_step
         for order, steps in self._epoch_passes(epoch):
@@ -359,31 +399,13 @@ class ArrayHandler(DataHandler):
                 if self.resident:
                     data, perm, done = self._resident(), self._perm(chunk), []
                 else:
-                    data, done = self._stream_window(chunk)
-                    perm = self._perm(np.where(chunk >= 0, np.arange(len(chunk)), -1))
+                    data, done, perm = self._stream_window(chunk)
                 if self.pad:
                     yield Window(data, perm, skip, nsteps - skip, done)
                 else:
                     yield from data_order.skip_batches(
                         self._unpadded(data, perm, chunk, nsteps, bs, done), skip, Window)
                 skip = 0
-
-    def _distributed_batches(self, epoch: int, start_step: int) -> Iterator[Batch]:
-        """Batches gathered on the host (this process's rows) and placed one by one,
-        split over the mesh's batch axis (`placement.place_batch`): device windows
-        would gather rows across devices (and processes) inside the step."""
-        bs = self.batch_size
-        host = [np.asarray(a) for a in self.arrays]
-        skip = start_step
-        for order, steps in self._epoch_passes(epoch):
-            for b in range(min(skip, steps), steps):
-                pos = order[b * bs:(b + 1) * bs]
-                rows = pos[pos >= 0]
-                size = bs if self.pad else len(rows)
-                idx = np.concatenate([rows, np.zeros(size - len(rows), rows.dtype)])
-                xs, ys, sws = self._split(place_batch([np.take(a, idx, axis=0) for a in host]))
-                yield xs, ys, sws, self._masks.get(size, len(rows))
-            skip = max(0, skip - steps)
 
     def _unpadded(self, data, perm, chunk, nsteps, bs, done) -> Iterator:
         """Full batches as windows, short ones as batches of their real size."""
@@ -412,7 +434,7 @@ class ArrayHandler(DataHandler):
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         """The epoch batch by batch (each gathered from its window)."""
-        take = _take_fn(self.batch_size)
+        take = _take_fn(self.batch_size, self.layout)
         for item in self.windows(epoch, start_step):
             if not isinstance(item, Window):
                 yield item
@@ -424,185 +446,20 @@ class ArrayHandler(DataHandler):
 _TAKE_FNS: dict = {}
 
 
-def _take_fn(batch_size: int):
-    fn = _TAKE_FNS.get(batch_size)
-    if fn is None:
-        from jkeras.training.steps import take_batch
+def _take_fn(batch_size: int, layout):
+    from jkeras.training.steps import batch_taker
 
-        fn = _TAKE_FNS[batch_size] = jax.jit(
-            lambda data, perm, step: take_batch(data, perm, step, batch_size))
+    key, take = batch_taker(batch_size, layout)
+    fn = _TAKE_FNS.get(key)
+    if fn is None:
+        fn = _TAKE_FNS[key] = jax.jit(take)
     return fn
 
 
-class IterableHandler(DataHandler):
-    """Batches from a generator, iterable, PyDataset, DataLoader or tf.data."""
+def __getattr__(name: str):
+    """`IterableHandler` lives in `data_iterables` (imported on first use)."""
+    if name == "IterableHandler":
+        from jkeras.training.data_iterables import IterableHandler
 
-    def __init__(self, source, standardize: Callable, steps: int | None = None,
-                 shuffle: bool = False, pad: bool = True, workers: int | None = None,
-                 max_queue_size: int = 10, cache_one_shot: bool = False,
-                 samples_per_epoch: int | None = None, what: str = "x"):
-        self.source = source
-        self.standardize = standardize
-        self.pad = pad
-        self.shuffle = shuffle
-        self.what = what
-        self._is_pydataset = is_pydataset(source)
-        self._workers = workers
-        self._max_queue = max(int(max_queue_size), 1)
-        self._masks = _ValidMasks()
-        self._iterator = None
-        self._peeked: list = []
-        self._cache_one_shot = cache_one_shot
-        self._cache: list | None = None
-        self._pool = None
-        self.exhausted = False
-        if self._is_pydataset:
-            self._reiterable = True
-            self._len = len(source)
-        elif hasattr(source, "as_numpy_iterator"):
-            self._reiterable = True
-            self._len = _safe_len(source)
-        else:
-            self._reiterable = iter(source) is not source if hasattr(source, "__iter__") else False
-            self._len = _safe_len(source) if self._reiterable else None
-        # PyDataset: its order is a function of (seed, epoch) (see `data_order`)
-        self.shuffle_seed = data_order.draw_seed() if shuffle and self._is_pydataset else None
-        self._peek_key = (0, 0, self.shuffle_seed)  # the epoch, first batch and seed peeked
-        self.batch_size = None
-        first = self.peek()
-        self.batch_size = num_rows(first[0] + first[1] + first[2])
-        if steps is None and samples_per_epoch is not None:
-            steps = -(-int(samples_per_epoch) // max(self.batch_size, 1))
-        self.steps = int(steps) if steps is not None else self._len
-
-    # raw items ---------------------------------------------------------------------------
-    def _raw_iter(self, epoch: int = 0, start_step: int = 0) -> Iterator:
-        """The source's items for `epoch` from item `start_step` on (re-iterable
-        sources only skip; a one-shot iterator goes on where it is)."""
-        src = self.source
-        if self._is_pydataset:
-            order = list(range(self._len))
-            if self.shuffle:
-                order = list(data_order.generator(self.shuffle_seed, epoch).permutation(self._len))
-            order = order[start_step:]
-            workers = self._workers or getattr(src, "workers", 1) or 1
-            if workers > 1:
-                return self._threaded(order, workers)
-            return (src[i] for i in order)
-        if hasattr(src, "as_numpy_iterator"):
-            return itertools.islice(src.as_numpy_iterator(), start_step, None)
-        if hasattr(src, "__next__"):
-            return src
-        return itertools.islice(iter(src), start_step, None)
-
-    def _threaded(self, order, workers) -> Iterator:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=workers)
-        src, pool = self.source, self._pool
-        queue_size = max(self._max_queue, getattr(src, "max_queue_size", 10) or 10)
-
-        def gen():
-            pending = []
-            it = iter(order)
-            for i in itertools.islice(it, queue_size):
-                pending.append(pool.submit(src.__getitem__, i))
-            while pending:
-                fut = pending.pop(0)
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.append(pool.submit(src.__getitem__, nxt))
-                yield fut.result()
-
-        return gen()
-
-    def _next_raw(self):
-        if self._iterator is None:
-            self._iterator = self._raw_iter()
-        return next(self._iterator)
-
-    def peek(self):
-        if not self._peeked:
-            try:
-                item = self._next_raw()
-            except StopIteration:
-                raise ValueError(
-                    f"The dataset/generator passed as `{self.what}` produced no batch: it is "
-                    f"empty (or already exhausted). Pass data with at least one batch."
-                ) from None
-            self._peeked.append(self.standardize(item, first=True))
-        return self._peeked[0]
-
-    # epochs -------------------------------------------------------------------------------
-    def _std_items(self, epoch: int, start_step: int) -> Iterator:
-        resumed = (epoch, start_step, self.shuffle_seed) != self._peek_key
-        if self._peeked and not (resumed and self._reiterable):
-            yield self._peeked.pop(0)
-        elif self._reiterable or self._iterator is None:
-            self._peeked.clear()
-            self._iterator = self._raw_iter(epoch, start_step)
-        for item in self._iterator:
-            yield self.standardize(item, first=False)
-
-    def _device_batch(self, std) -> Batch:
-        x, y, sw = std
-        real = num_rows(x + y + sw)
-        size = real
-        ref = self.batch_size or real
-        if self.pad and real < ref:
-            x = [_pad_rows(a, ref) for a in x]
-            y = [_pad_rows(a, ref) for a in y]
-            sw = [_pad_rows(a, ref) for a in sw]
-            size = ref
-        x, y, sw = place_batch(tuple([a if isinstance(a, jax.Array) else np.asarray(a)
-                                      for a in part] for part in (x, y, sw)))
-        return list(x), list(y), list(sw), self._masks.get(size, real)
-
-    def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
-        if self._cache is not None:
-            yield from self._cache[start_step:]
-            return
-        if self._is_pydataset and hasattr(self.source, "on_epoch_begin"):
-            self.source.on_epoch_begin()
-        items = self._std_items(epoch, start_step)
-        target = None if self.steps is None else max(0, self.steps - start_step)
-        if target is not None:
-            items = itertools.islice(items, target)
-        count = 0
-        record = [] if (self._cache_one_shot and not self._reiterable) else None
-        for std in items:
-            batch = self._device_batch(std)
-            if record is not None:
-                record.append(batch)
-            count += 1
-            yield batch
-        if self.steps is None:
-            self.steps = start_step + count
-        if record is not None and count:
-            self._cache = record
-        if (count == 0 and target != 0) or (target is not None and count < target
-                                            and not self._reiterable):
-            self.exhausted = True
-            warnings.warn(
-                f"The dataset/generator passed as `{self.what}` ran out of data after {count} "
-                f"batch(es) this epoch; training stops. Make sure it can produce at least "
-                f"steps_per_epoch * epochs batches (e.g. loop forever, or use a re-iterable "
-                f"dataset).",
-                RuntimeWarning, stacklevel=2,
-            )
-
-    def on_epoch_end(self) -> None:
-        if self._is_pydataset and hasattr(self.source, "on_epoch_end"):
-            self.source.on_epoch_end()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-
-def _safe_len(x) -> int | None:
-    try:
-        n = len(x)
-    except (TypeError, NotImplementedError):
-        return None
-    return int(n) if n is not None and n >= 0 else None
+        return IterableHandler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

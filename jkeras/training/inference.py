@@ -9,7 +9,10 @@ activations within `ACTIVATION_BUDGET_BYTES` (`rows_per_call`): a large
 `batch_size` then gives the same outputs with a bounded peak memory (and, for
 convolutions on CPU, no loss of speed). Calls are queued without waiting;
 outputs come back to the host once per window, into one preallocated array per
-output.
+output. Under a distribution the same windows are laid out for the mesh (see
+`data_adapter`): each device reads its rows of a batch from its own part of the
+window and writes its outputs into its own part of the buffer; each process
+gets its own rows back (`batch_size` is this process's batch, as in `fit`).
 """
 
 from __future__ import annotations
@@ -53,20 +56,30 @@ class _PredictFunctions:
                 compiler_options=self.options)
         return fn
 
-    def window(self, batch_size: int, fused: bool):
+    def window(self, batch_size: int, fused: bool, layout=None):
         """(values, window xs, perm, ctl=[start, nsteps]) -> flat outputs of the
         window's batches `start` .. `start + nsteps - 1` (fused: in a buffer of the
-        window's rows; else: of batch `start` only)."""
-        key = ("window", batch_size, fused)
+        window's rows, laid out like the window; else: of batch `start` only).
+        `layout`: the distribution's DataLayout the window is placed by (None: one
+        device)."""
+        from jkeras.training.steps import batch_taker
+
+        how, take = batch_taker(batch_size, layout)
+        key = ("window", how, fused)
         fn = self._fns.get(key)
         if fn is not None:
             return fn
         model, variables, bs = self.model, self.variables, int(batch_size)
 
         def batch_out(values, xs, perm, step):
-            idx = jax.lax.dynamic_slice(perm, (step * bs,), (bs,))
-            flat = [jnp.take(a, idx, axis=0, mode="clip") for a in xs]
+            flat = take((xs, [], []), perm, step)[0]
             return _forward(model, variables, values, flat)
+
+        def write(bufs, outs, step):
+            if layout is not None:
+                return layout.scatter(bufs, outs, step, bs // layout.local_groups)
+            return [jax.lax.dynamic_update_slice_in_dim(b, o, step * bs, axis=0)
+                    for b, o in zip(bufs, outs)]
 
         if not fused:
             def one(values, xs, perm, ctl):
@@ -81,9 +94,7 @@ class _PredictFunctions:
 
                 def body(i, bufs):
                     step = ctl[0] + i
-                    outs = batch_out(values, xs, perm, step)
-                    return [jax.lax.dynamic_update_slice_in_dim(b, o, step * bs, axis=0)
-                            for b, o in zip(bufs, outs)]
+                    return write(bufs, batch_out(values, xs, perm, step), step)
 
                 return jax.lax.fori_loop(0, ctl[1], body, bufs)
 
@@ -241,14 +252,17 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     n = _num_samples(model, arrays)
     if n == 0:
         raise ValueError(f"Model '{model.name}'.predict got no samples (x has 0 rows).")
-    from jkeras.distribution import runtime
+    from jkeras.distribution import batching, runtime
 
     dist = runtime.active()
+    layout = batching.layout_of(dist)
     if dist is not None:
-        return _predict_distributed(model, dist, arrays, batch_size, steps)
+        runtime.check_before_training(dist, model.weights, batch_size, "predict(): batch_size")
     num_batches = -(-n // batch_size)
     if steps is not None:
         num_batches = min(num_batches, int(steps))
+    if dist is not None:
+        runtime.assert_same_across_processes(num_batches, "the batches of predict's x")
     cbs = _callback_list(model, callbacks, verbose, num_batches)
     cbs.on_predict_begin()
     if _user_batch_hooks(cbs):
@@ -258,8 +272,10 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     rows = min(n, num_batches * batch_size)
     fns = _functions(model)
     values = [v.value for v in fns.variables]  # read after on_predict_begin (EMA swaps)
+    if dist is not None:
+        values = runtime.place_tree(values, runtime.variable_shardings(dist, fns.variables))
     user_batch_size = batch_size
-    per_call = rows_per_call(model, batch_size, fns.fused)
+    per_call = rows_per_call(model, batch_size, fns.fused) if dist is None else batch_size
     if per_call != batch_size:  # same rows in smaller calls (samples are independent)
         batch_size = per_call
         num_batches = -(-rows // batch_size)
@@ -267,11 +283,18 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     outs: list | None = None
     pending: list = []  # (device outputs, first row, rows) not yet copied back
 
+    def fetch(o, fused: bool) -> np.ndarray:
+        """This process's rows of an output, in batch order."""
+        if layout is None:
+            return np.asarray(o)
+        local = runtime.local_rows(o)
+        return layout.window_unorder(local, batch_size) if fused else local
+
     def collect(upto: int) -> None:
         nonlocal outs
         while len(pending) > upto:
             dev, start, count = pending.pop(0)
-            host = [np.asarray(o) for o in dev]
+            host = [fetch(o, fns.fused) for o in dev]
             if outs is None:
                 outs = [np.empty((rows, *h.shape[1:]), h.dtype) for h in host]
             for buf, h in zip(outs, host):
@@ -280,14 +303,14 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     done = 0
     for item in handler.windows(0):
         if fns.fused:
-            fn = fns.window(batch_size, True)
+            fn = fns.window(batch_size, True, layout)
             ctl = np.array([item.start, item.steps], dtype=np.int32)
             res = fn(values, item.data[0], item.perm, ctl)
             count = min(item.steps * batch_size, rows - done)
             pending.append((res, done, count))
             done += count
         else:
-            fn = fns.window(batch_size, False)
+            fn = fns.window(batch_size, False, layout)
             for s in range(item.start, item.start + item.steps):
                 res = fn(values, item.data[0], item.perm, np.array([s, 1], dtype=np.int32))
                 count = min(batch_size, rows - done)
@@ -304,46 +327,25 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
 def _predict_batch_by_batch(model, arrays, batch_size: int, num_batches: int, n: int, cbs):
     """predict with one compiled call per batch, calling the batch hooks of `cbs`
     around each (the batch's outputs in `logs["outputs"]`)."""
+    from jkeras.distribution import runtime
+
     fns = _functions(model)
     values = [v.value for v in fns.variables]
+    dist = runtime.active()
+    if dist is not None:
+        values = runtime.place_tree(values, runtime.variable_shardings(dist, fns.variables))
     fn = fns.batch()
     chunks = []
     for b in range(num_batches):
         cbs.on_predict_batch_begin(b, {})
         batch = [a[b * batch_size:min(n, (b + 1) * batch_size)] for a in arrays]
-        outs = [np.asarray(o) for o in fn(values, batch)]
+        real = batch[0].shape[0]
+        if dist is not None:  # every batch has the same rows on the mesh: pad the last
+            batch = runtime.place_batch(dist, [np.pad(a, [(0, batch_size - real)] + [
+                (0, 0)] * (a.ndim - 1)) for a in batch])
+        outs = [runtime.local_rows(o)[:real] for o in fn(values, batch)]
         chunks.append(outs)
         cbs.on_predict_batch_end(b, {"outputs": _pack(model, outs)})
-    flat = [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
-    return _pack(model, flat)
-
-
-def _predict_distributed(model, dist, arrays, batch_size: int, steps):
-    """predict under a distribution: `batch_size` is global; each process runs its
-    share of the rows of every batch (this process's `x`), split over the mesh's
-    batch axis, with the variables laid out by `dist`, and gets its own rows back."""
-    from jkeras.distribution import runtime
-
-    fns = _functions(model)
-    variables = fns.variables
-    runtime.check_before_training(dist, variables, batch_size)
-    values = runtime.place_tree([v.value for v in variables],
-                                runtime.variable_shardings(dist, variables))
-    local = runtime.local_batch_size(batch_size)
-    n = int(arrays[0].shape[0])
-    num_batches = -(-n // local)
-    if steps is not None:
-        num_batches = min(num_batches, int(steps))
-    runtime.assert_same_across_processes(num_batches, "the batches of predict's x")
-    fn = fns.batch()
-    chunks = []
-    for b in range(num_batches):
-        batch = [np.asarray(a[b * local:(b + 1) * local]) for a in arrays]
-        real = batch[0].shape[0]
-        if real < local:  # pad the short last batch (every batch has the same rows)
-            batch = [np.pad(a, [(0, local - real)] + [(0, 0)] * (a.ndim - 1)) for a in batch]
-        outs = fn(values, runtime.place_batch(dist, batch))
-        chunks.append([runtime.local_rows(o)[:real] for o in outs])
     flat = [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
     return _pack(model, flat)
 

@@ -26,6 +26,7 @@ import time
 import jax
 import numpy as np
 
+from jkeras.distribution import runtime
 from jkeras.training.data_adapter import Window
 
 AUTO_TARGET_SECONDS = 0.02
@@ -68,6 +69,9 @@ class AutoSize:
             self.k = max(k, 1) if k < self.k else self.k
         elif k >= self.k:
             self.k = min(self.k * 4, AUTO_MAX_STEPS)
+        if runtime.is_multiprocess():  # every process runs the same calls: process 0 decides
+            k_done = runtime.broadcast_from_process_zero(np.array([self.k, self.done], np.int64))
+            self.k, self.done = int(k_done[0]), bool(k_done[1])
 
 
 class BlockPlan:

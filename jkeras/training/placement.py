@@ -46,6 +46,12 @@ def place_batch(arrays):
         from jkeras.distribution import runtime
 
         return runtime.place_batch(dist, arrays)
+    return put_local(arrays)
+
+
+def put_local(arrays):
+    """A pytree of arrays on the default device: host arrays transferred once
+    (aliased when aligned on CPU), device arrays kept."""
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
     host = [i for i, a in enumerate(leaves) if not isinstance(a, jax.Array)]
     if host:

@@ -23,7 +23,10 @@ and cached:
   without recompiling).
 
 Window forms take `ctl = int32[start, nsteps]`; `perm` holds, for each batch
-position, the window row to take, or -1 for a padding row (masked). Each form
+position, the window row to take, or -1 for a padding row (masked). Under a
+distribution the window and `perm` are laid out by the mesh's batch axis and
+each device gathers its rows of a batch from its own part (`batch_taker`), so
+the same forms run fused on any mesh. Each form
 returns the new state and the metric results after its last step (small
 arrays: the logs, fetched only when someone looks). The state argument is
 donated: parameters, optimizer slots and metric values are updated in place.
@@ -67,6 +70,30 @@ def take_batch(window, perm, step, batch_size: int):
         return jnp.take(a, idx, axis=0, mode="clip")
 
     return [take(a) for a in xs], [take(a) for a in ys], [take(a) for a in sws], valid
+
+
+def batch_taker(batch_size: int, layout=None) -> tuple:
+    """(key, take) where `take(window, perm, step)` gives batch `step` of a window
+    as `take_batch` does: on one device, or under a distribution's DataLayout
+    `layout` each device its share from its part of the window. Equal keys take
+    the same way."""
+    bs = int(batch_size)
+    if layout is None:
+        return bs, lambda window, perm, step: take_batch(window, perm, step, bs)
+    rows = bs // layout.local_groups
+
+    def take(window, perm, step):
+        taken, valid = layout.take(window, perm, step, rows)
+        xs, ys, sws = taken
+        return list(xs), list(ys), list(sws), valid
+
+    return (layout.key, bs), take
+
+
+def _active_layout():
+    from jkeras.distribution import batching, runtime
+
+    return batching.layout_of(runtime.active())
 
 
 def _wrap_rng(state: dict) -> dict:
@@ -287,7 +314,8 @@ class StepFunctions:
         thread; its first call waits for that. Returns whether it started."""
         if self.owner.run_eagerly:
             return False
-        key = ("train", kind) if kind == "batch" else ("train", kind, int(batch_size))
+        key = ("train", kind) if kind == "batch" else \
+            ("train", kind, batch_taker(batch_size, _active_layout())[0])
         if key in self._jitted:
             return False
         jitted = self.train(kind, batch_size)
@@ -300,33 +328,34 @@ class StepFunctions:
 
     def train(self, kind: str, batch_size: int | None = None):
         """The compiled training function of `kind` ('batch', 'window_step',
-        'window_block'); see the module doc for signatures."""
+        'window_block'); see the module doc for signatures. Window forms gather
+        batches for the distribution active now (`batch_taker`)."""
         if kind == "batch":
             def batch_fn(state, batch):
                 state = self.train_step(_wrap_rng(state), batch)
                 return _unwrap_rng(state), self.results(state["mv"])
 
             return self._jit(("train", kind), batch_fn, donate=(0,))
-        bs = int(batch_size)
+        how, take = batch_taker(batch_size, _active_layout())
 
         if kind == "window_step":
             def window_step(state, window, perm, ctl):
-                batch = take_batch(window, perm, ctl[0], bs)
+                batch = take(window, perm, ctl[0])
                 state = self.train_step(_wrap_rng(state), batch)
                 return _unwrap_rng(state), self.results(state["mv"])
 
-            return self._jit(("train", kind, bs), window_step, donate=(0,))
+            return self._jit(("train", kind, how), window_step, donate=(0,))
 
         def window_block(state, window, perm, ctl):
             start = ctl[0]
 
             def body(i, st):
-                return self.train_step(st, take_batch(window, perm, start + i, bs))
+                return self.train_step(st, take(window, perm, start + i))
 
             state = jax.lax.fori_loop(0, ctl[1], body, _wrap_rng(state))
             return _unwrap_rng(state), self.results(state["mv"])
 
-        return self._jit(("train", kind, bs), window_block, donate=(0,))
+        return self._jit(("train", kind, how), window_block, donate=(0,))
 
     def evaluate(self, kind: str, batch_size: int | None = None):
         """The compiled evaluation function of `kind` (as `train`), taking
@@ -337,25 +366,25 @@ class StepFunctions:
                 return mv, self.results(mv)
 
             return self._jit(("eval", kind), batch_fn, donate=(2,))
-        bs = int(batch_size)
+        how, take = batch_taker(batch_size, _active_layout())
 
         if kind == "window_step":
             def window_step(tv, ntv, mv, window, perm, ctl):
-                mv = self.eval_step(tv, ntv, mv, take_batch(window, perm, ctl[0], bs))
+                mv = self.eval_step(tv, ntv, mv, take(window, perm, ctl[0]))
                 return mv, self.results(mv)
 
-            return self._jit(("eval", kind, bs), window_step, donate=(2,))
+            return self._jit(("eval", kind, how), window_step, donate=(2,))
 
         def window_block(tv, ntv, mv, window, perm, ctl):
             start = ctl[0]
 
             def body(i, m):
-                return self.eval_step(tv, ntv, m, take_batch(window, perm, start + i, bs))
+                return self.eval_step(tv, ntv, m, take(window, perm, start + i))
 
             mv = jax.lax.fori_loop(0, ctl[1], body, mv)
             return mv, self.results(mv)
 
-        return self._jit(("eval", kind, bs), window_block, donate=(2,))
+        return self._jit(("eval", kind, how), window_block, donate=(2,))
 
     def results_fn(self):
         """`results(mv)` compiled (for metric values not produced by a step)."""

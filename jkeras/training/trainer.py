@@ -6,7 +6,7 @@ loops. The work is split by job:
 - `model_io`: the model's inputs/outputs as flat lists, its variables, the pure
   forward function, what its layers allow (padding, fusing steps);
 - `targets`: user data checked and flattened (`Standardizer`);
-- `data_adapter`: arrays and datasets as device windows / batches;
+- `data_adapter`: arrays as device windows / batches; `data_iterables`: datasets;
 - `steps`: the pure train/eval steps and their compiled forms (`StepFunctions`);
 - `loops`: the epoch loops, steps per call (`steps_per_execution`), callbacks;
 - `placement`: where batches and state live (`place_batch`, `place_state`);
@@ -39,6 +39,7 @@ from jkeras.training import compilation_cache, custom_loop, data_checks, loops
 from jkeras.training import data_adapter as da
 from jkeras.training import model_io as mio
 from jkeras.training.compile_utils import CompileConfig
+from jkeras.training.data_iterables import IterableHandler
 from jkeras.training.host_prefix import host_prefix_of
 from jkeras.training.placement import place_batch, place_state
 from jkeras.training.resume import FitProgress
@@ -300,10 +301,18 @@ class Trainer:
                     self._build_metrics([tuple(a.shape) for a in ys])
                 return xs, ys, sws
 
-            return da.IterableHandler(x, standardize, steps=steps, shuffle=shuffle, pad=pad,
+            shard = runtime.dataset_shard(runtime.active())
+            handler = IterableHandler(x, standardize, steps=steps, shuffle=shuffle, pad=pad,
                                       workers=workers, max_queue_size=max_queue_size,
                                       cache_one_shot=cache_one_shot,
-                                      samples_per_epoch=samples_per_epoch, what=what_x)
+                                      samples_per_epoch=samples_per_epoch, what=what_x,
+                                      shard=shard)
+            if shard is not None:  # every process reads the dataset whole
+                runtime.check_dataset_is_global(handler.peek(), what_x)
+            if runtime.active() is not None:
+                runtime.assert_same_across_processes(
+                    -1 if handler.steps is None else handler.steps, f"the steps over `{what_x}`")
+            return handler
         if x is None:
             raise ValueError(f"`{what_x}` is required: pass the input data.")
         std = self._standardize_arrays(x, y, sw, what_x=what_x, what_y=what_y,
@@ -335,16 +344,17 @@ class Trainer:
                 f"`{what_x}` holds no samples (0 rows): pass a non-empty dataset."
             )
         dist = runtime.active()
-        if dist is not None:  # batch_size is global; each process feeds its share of rows
+        if dist is not None:  # batch_size: this process's rows per step (distribution/batching)
             runtime.check_before_training(dist, self.model.weights, batch_size,
                                           "batch_size" if what_x == "x" else f"{what_x} batch")
-            batch_size = runtime.local_batch_size(batch_size)
             if steps is None:
                 runtime.check_short_batch(dist, n, batch_size, pad, what_x)
         handler = da.ArrayHandler(xs, ys, sws, batch_size, shuffle=shuffle, steps=steps,
                                   pad=pad)
         if dist is not None:
             runtime.assert_same_across_processes(handler.steps, f"the steps over `{what_x}`")
+            runtime.assert_same_across_processes(handler.window_rows,
+                                                 f"the data window size of `{what_x}`")
         return handler
 
     # ------------------------------------------------------------------ sync

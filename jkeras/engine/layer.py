@@ -36,7 +36,7 @@ from jkeras.engine.layer_nodes import NodeAccessors
 from jkeras.engine.remat_call import remat_call
 from jkeras.engine.seed_generator import SeedGenerator
 from jkeras.engine.stateless import layer_stateless_call
-from jkeras.engine.variable import Variable
+from jkeras.engine.variable import Variable, host_array
 from jkeras.ops.node import Node, flatten
 from jkeras.ops.operation import Operation, symbolic_eval
 
@@ -280,7 +280,7 @@ class Layer(NodeAccessors, Operation):
 
     def get_weights(self) -> list[np.ndarray]:
         """The layer's weights as numpy arrays, in `weights` order."""
-        return [np.array(v.value) for v in self.weights]
+        return [host_array(v.value) for v in self.weights]
 
     def set_weights(self, weights) -> None:
         """Sets the weights from a list of arrays in `weights` order."""

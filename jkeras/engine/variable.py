@@ -24,6 +24,16 @@ _ALLOCATION_LIMIT: contextvars.ContextVar = contextvars.ContextVar(
 )
 
 
+def host_array(value) -> np.ndarray:
+    """A numpy copy of an array, also of one split across processes (then gathered
+    from all of them: a collective every process must reach)."""
+    if isinstance(value, jax.Array) and not value.is_fully_addressable:
+        from jax.experimental import multihost_utils
+
+        return np.array(multihost_utils.process_allgather(value, tiled=True))
+    return np.array(value)
+
+
 class Variable:
     _is_variable = True
 
@@ -137,14 +147,16 @@ class Variable:
         return int(np.prod(self.shape))
 
     def numpy(self) -> np.ndarray:
-        return np.array(self.value)
+        """The value as a numpy array (gathered from every process when it is split
+        across processes: all processes must call this together)."""
+        return host_array(self.value)
 
     def __jax_array__(self):
         """`jnp.asarray(variable)` gives its value."""
         return self.value
 
     def __array__(self, dtype=None, copy=None):
-        a = np.asarray(self.value)
+        a = host_array(self.value)
         return a.astype(dtype) if dtype is not None else a
 
     def __repr__(self):

@@ -114,7 +114,9 @@ class KerasTensor:
     __matmul__ = _op("matmul")
     __rmatmul__ = _rop("matmul")
     __neg__ = _op("negative")
-    __pos__ = _op("positive")
+    def __pos__(self):
+        """`+x` is `x` (no graph node: Keras 3 has no op to load one from a file)."""
+        return self
     __abs__ = _op("abs")
     __invert__ = _op("logical_not")
     __lt__ = _op("less")

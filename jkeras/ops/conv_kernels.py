@@ -30,9 +30,10 @@ to lower it:
   project's 2-core AMD EPYC (Zen 4) machine, the seed's shared vision model's training
   step took ~8% less CPU time than with ``"lax"``; on a 2-core Intel Xeon (AVX-512) the
   two were within a few percent. ``"auto"`` never picks Winograd: on the Xeon, in the
-  shared vision model's and the inception block's training steps, it was 1.2x-3x slower
-  than the direct convolutions (XLA:CPU runs its transforms as generic loop fusions, and
-  with jkeras's YNNPACK flag as separate elementwise kernels; see docs/performance.md).
+  shared vision model's and the inception block's training steps, F(2x2,3x3) was
+  1.15x-2x slower than the direct convolutions and F(4x4,3x3) within 3% of them (its
+  transforms cost XLA:CPU as much memory traffic as the multiplies they save; see
+  docs/performance.md).
 
 The choice is made at trace time from `set_conv_implementation` or, when that was not
 called, the environment variable ``JKERAS_CONV_IMPL`` (one of `IMPLEMENTATIONS`). A

@@ -34,10 +34,9 @@ CASES = [
 
 @pytest.fixture(autouse=True)
 def _default_implementation(monkeypatch):
+    """Each test starts from 'auto' and leaves the selection as it found it."""
     monkeypatch.delenv(ck.ENV_VAR, raising=False)
-    ck.set_conv_implementation(None)
-    yield
-    ck.set_conv_implementation(None)
+    monkeypatch.setattr(ck, "_implementation", None)
 
 
 def _lax(x, k, padding, data_format):

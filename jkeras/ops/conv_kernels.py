@@ -31,7 +31,7 @@ to lower it:
   step took ~8% less CPU time than with ``"lax"``; on a 2-core Intel Xeon (AVX-512) the
   two were within a few percent. ``"auto"`` never picks Winograd: on the Xeon, in the
   shared vision model's and the inception block's training steps, F(2x2,3x3) was
-  1.15x-2x slower than the direct convolutions and F(4x4,3x3) within 3% of them (its
+  1.15x-2x slower than the direct convolutions and F(4x4,3x3) 0-7% slower (its
   transforms cost XLA:CPU as much memory traffic as the multiplies they save; see
   docs/performance.md).
 

@@ -44,8 +44,7 @@ _F4 = (
     np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
               [0, 1, -1, 8, -8, 1]], np.float64),
 )
-TRANSFORMS = {2: _F2, 4: _F4}
-TILE_SIZES = tuple(TRANSFORMS)
+TRANSFORMS = {2: _F2, 4: _F4}  # output tile size m -> (BT, G, AT)
 
 
 def _combine(terms):

@@ -139,7 +139,8 @@ def test_switch_env_setter_and_errors(monkeypatch):
     ck.set_conv_implementation(None)
     assert ck.conv_implementation() == "lax"
     monkeypatch.setenv(ck.ENV_VAR, "fast")
-    with pytest.raises(ValueError, match=r"'fast'.*\['auto', 'lax', 'ynn'\].*JKERAS_CONV_IMPL"):
+    with pytest.raises(ValueError, match=r"'fast'.*\['auto', 'lax', 'ynn', 'winograd', "
+                                         r"'winograd4'\].*JKERAS_CONV_IMPL"):
         ck.conv_implementation()
     with pytest.raises(ValueError, match="Unknown convolution implementation 'im2col'"):
         ck.set_conv_implementation("im2col")

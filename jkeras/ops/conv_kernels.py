@@ -18,18 +18,28 @@ to lower it:
   forward mode, Hessians, vmap and remat keep working; the forward pass and the
   kernel gradient are JAX's. Channels-first inputs are transposed to channels-last
   around it (XLA cancels the transposes between consecutive layers).
+- ``"winograd"`` / ``"winograd4"``: 3x3 convolutions (stride 1, no dilation, no groups,
+  float32) as Winograd F(2x2,3x3) / F(4x4,3x3): batched matrix products in a transform
+  domain, with the gradients computed there too (`jkeras.ops.winograd`; reverse mode
+  only: forward-mode differentiation of these needs ``"lax"`` or ``"ynn"``). Other
+  convolutions use what ``"auto"`` picks. F(4x4,3x3) does fewer multiplies and is less
+  accurate (relative error ~1e-5 against ~1e-6).
 - ``"auto"`` (the default): ``"ynn"`` where it applies and was measured to help (CPU
   backend, 2D, float32, stride 1, no dilation, no groups, more than 16 input or output
   channels), ``"lax"`` otherwise, and always ``"lax"`` on GPU/TPU. Measured on the
   project's 2-core AMD EPYC (Zen 4) machine, the seed's shared vision model's training
-  step took ~8% less CPU time than with ``"lax"``; on an Intel Xeon it was ~5% slower, so
-  ``JKERAS_CONV_IMPL=lax`` is the switch to try there.
+  step took ~8% less CPU time than with ``"lax"``; on a 2-core Intel Xeon (AVX-512) the
+  two were within a few percent. ``"auto"`` never picks Winograd: on the Xeon, in the
+  shared vision model's and the inception block's training steps, F(2x2,3x3) was
+  1.15x-2x slower than the direct convolutions and F(4x4,3x3) 0-7% slower (its
+  transforms cost XLA:CPU as much memory traffic as the multiplies they save; see
+  docs/performance.md).
 
 The choice is made at trace time from `set_conv_implementation` or, when that was not
-called, the environment variable ``JKERAS_CONV_IMPL`` (``auto``, ``lax`` or ``ynn``).
-A convolution that ``"ynn"`` does not cover (strides, dilation, groups, other ranks or
-dtypes) always uses ``"lax"``; the two give the same values and gradients up to float
-rounding.
+called, the environment variable ``JKERAS_CONV_IMPL`` (one of `IMPLEMENTATIONS`). A
+convolution that ``"ynn"`` does not cover (strides, dilation, groups, other ranks or
+dtypes) always uses ``"lax"``; all formulations give the same values and gradients up to
+float rounding.
 """
 
 from __future__ import annotations
@@ -44,7 +54,10 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-IMPLEMENTATIONS = ("auto", "lax", "ynn")
+from jkeras.ops import winograd
+
+IMPLEMENTATIONS = ("auto", "lax", "ynn", "winograd", "winograd4")
+_WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
 ENV_VAR = "JKERAS_CONV_IMPL"
 
 _implementation: str | None = None
@@ -69,7 +82,8 @@ def _check(name, source: str = "set_conv_implementation") -> str:
 
 def set_conv_implementation(name: str | None) -> None:
     """Selects how convolution layers lower their convolutions: 'auto' (default),
-    'lax' or 'ynn'; None returns to the ``JKERAS_CONV_IMPL`` environment variable.
+    'lax', 'ynn', 'winograd' or 'winograd4' (see the module docstring); None returns to
+    the ``JKERAS_CONV_IMPL`` environment variable.
     Takes effect for functions traced afterwards (already compiled ones keep theirs)."""
     global _implementation
     _implementation = None if name is None else _check(name)
@@ -214,10 +228,16 @@ def ynn_applies(x, kernel, strides, dilation, groups) -> bool:
 
 def select_implementation(x, kernel, strides: Sequence[int], dilation: Sequence[int],
                           groups: int = 1, implementation: str | None = None) -> str:
-    """'lax' or 'ynn': how `conv` lowers this convolution when `implementation` (default:
-    the selected one) is requested. 'ynn' only where `ynn_applies`; 'auto' picks 'ynn' on
-    the CPU backend for convolutions with more than 16 input or output channels."""
+    """'lax', 'ynn', 'winograd' or 'winograd4': how `conv` lowers this convolution when
+    `implementation` (default: the selected one) is requested. 'ynn' only where
+    `ynn_applies`, Winograd only where `winograd.applies` (elsewhere what 'auto' picks);
+    'auto' picks 'ynn' on the CPU backend for convolutions with more than 16 input or
+    output channels."""
     impl = conv_implementation() if implementation is None else _check(implementation)
+    if impl in _WINOGRAD_TILE:
+        if winograd.applies(x, kernel, strides, dilation, groups):
+            return impl
+        impl = "auto"
     if impl == "lax" or not ynn_applies(x, kernel, strides, dilation, groups):
         return "lax"
     if impl == "ynn":
@@ -242,12 +262,21 @@ def conv(x, kernel, strides: Sequence[int], padding, dilation: Sequence[int],
     spatial_axes = range(1, rank + 1) if data_format == "channels_last" else range(2, rank + 2)
     pads = explicit_padding([x.shape[a] for a in spatial_axes], kernel.shape[:rank],
                             strides, dilation, padding)
+    if impl in _WINOGRAD_TILE and not winograd.padding_supported(
+            [x.shape[a] for a in spatial_axes], pads):
+        impl = "lax"  # cropping (negative) padding, or an empty output
     if impl == "lax":
         return _lax_conv(x, kernel, strides, pads, dilation, data_format, groups)
+    if impl in _WINOGRAD_TILE:
+        def channels_last(a, k):
+            return winograd.conv3x3(a, k, pads, _WINOGRAD_TILE[impl])
+    else:
+        def channels_last(a, k):
+            return _ynn_conv2d(a, k, pads)
     if data_format == "channels_first":
-        y = _ynn_conv2d(jnp.transpose(x, (0, 2, 3, 1)), kernel, pads)
+        y = channels_last(jnp.transpose(x, (0, 2, 3, 1)), kernel)
         return jnp.transpose(y, (0, 3, 1, 2))
-    return _ynn_conv2d(x, kernel, pads)
+    return channels_last(x, kernel)
 
 
 # ---------------------------------------------------------------------------

@@ -147,6 +147,7 @@ def _small_conv_model():
     return keras.Model(inputs, outputs)
 
 
+@pytest.mark.slow  # an opt-in formulation (auto never picks it): its fit check stays out of CI
 def test_fit_gives_the_same_weights_with_and_without_winograd(rng):
     x = rng.normal(size=(48, 9, 8, 3)).astype("float32")
     y = (rng.random((48, 1)) < 0.5).astype("float32")

@@ -51,9 +51,9 @@ MODELS: dict[str, ModelSpec] = {
     "d": ModelSpec("d", "inception", "inception block (3 towers, 16 filters) on 32x32x3, "
                    "GAP, 10-way softmax", 512, 64, conv=True, predict=False),
     "e": ModelSpec("e", "resnet50", "keras.applications.ResNet50(weights=None) on 64x64x3, "
-                   "10 classes; torchvision resnet50", 160, 32, conv=True, predict=False),
+                   "10 classes; torchvision resnet50", 64, 32, conv=True, predict=False),
     "f": ModelSpec("f", "mobilenet_v2", "keras.applications.MobileNetV2(weights=None) on "
-                   "96x96x3, 10 classes; torchvision mobilenet_v2", 320, 32, conv=True,
+                   "96x96x3, 10 classes; torchvision mobilenet_v2", 96, 32, conv=True,
                    predict=False),
     "g": ModelSpec("g", "text_transformer", "text Transformer encoder: TextVectorization "
                    "(20k tokens, seq 128), Embedding 64 + positions, 2x (MultiHeadAttention "

@@ -23,15 +23,19 @@ class Peer:
     description: str
     uses_jax: bool
     models: str = "abcd"  # models it runs by default
-    optional_models: str = ""  # models it runs only when asked (--conv-scan)
+    optional_models: str = ""  # models it runs only when named in --peers (or --conv-scan)
 
 
 PEERS: list[Peer] = [
-    Peer("jkeras", "project", "jkeras model.fit(), default arguments", True),
-    Peer("keras3-jax", "keras3", "Keras 3, JAX backend, default compile", True),
-    Peer("keras3-jax-spe32", "keras3", "Keras 3, JAX backend, steps_per_execution=32", True),
-    Peer("keras3-torch", "keras3", "Keras 3, PyTorch backend, default compile", False),
-    Peer("torch", "torch", "plain PyTorch eager loop", False),
+    Peer("jkeras", "project", "jkeras model.fit(), default arguments", True,
+         models="abcdefg"),
+    Peer("keras3-jax", "keras3", "Keras 3, JAX backend, default compile", True,
+         models="abcdefg"),
+    Peer("keras3-jax-spe32", "keras3", "Keras 3, JAX backend, steps_per_execution=32", True,
+         models="abcdefg"),
+    Peer("keras3-torch", "keras3", "Keras 3, PyTorch backend, default compile", False,
+         optional_models="efg"),
+    Peer("torch", "torch", "plain PyTorch eager loop", False, models="abcdefg"),
     Peer("jax-step", "project", "plain JAX+optax, one jitted step per batch", True),
     Peer("jax-step-ynn", "project", "jax-step with XLA's YNN fusion flag (as jkeras sets it)",
          True, models="cd"),
@@ -40,8 +44,9 @@ PEERS: list[Peer] = [
 ]
 PEER_BY_NAME = {p.name: p for p in PEERS}
 
-# The issue's targets. kind: "speed" compares samples/s (jkeras / peer >= bound);
-# "cold" compares first-epoch seconds and "memory" peak RSS (jkeras / peer <= bound).
+# The issues' targets (issue 4: models a-d; issue 14: the model zoo, e-g). kind: "speed"
+# compares samples/s (jkeras / peer >= bound); "cold" compares first-epoch seconds and
+# "memory" peak RSS (jkeras / peer <= bound).
 # A peer group "keras3-jax-best" is the faster of keras3-jax and keras3-jax-spe32.
 TARGETS: list[tuple[str, str, str, float]] = [
     ("a", "speed", "keras3-jax-best", 2.5),
@@ -51,7 +56,12 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("c", "speed", "torch", 1.0),
     ("c", "speed", "keras3-jax-best", 1.0),
 ] + [(m, kind, "keras3-jax", bound) for m in "abcd"
-     for kind, bound in (("cold", 0.7), ("memory", 1.0))]
+     for kind, bound in (("cold", 0.7), ("memory", 1.0))] + [
+    ("e", "speed", "keras3-jax-best", 1.0),
+    ("f", "speed", "keras3-jax-best", 1.0),
+    ("g", "speed", "keras3-jax-best", 1.0),
+    ("g", "speed", "torch", 1.0),
+]
 
 
 def median(values: list[float]) -> float | None:
@@ -67,6 +77,51 @@ def summarize(cell: dict) -> dict:
         out["epoch_median_s"] = median(epochs)
         out["samples_per_s"] = cell["n"] / out["epoch_median_s"]
         out["samples_per_s_best"] = cell["n"] / min(epochs)
+    return out
+
+
+MEASURES = ("samples_per_s", "first_epoch_s", "first_epoch_warm_s", "rss_peak_mb")
+
+
+def combine_rounds(cells: list[dict], base: str = BASE) -> list[dict]:
+    """One cell per (model, peer) from the cells of repeated rounds: each measure is the
+    median over the rounds that gave numbers, with its (min, max) in `range`; `range` also
+    holds `speed_ratio`, the spread of jkeras's per-round speed ratio against this peer
+    (jkeras and the peer in the same round). `rounds` counts the rounds, `failed_rounds`
+    those with an error; a pair that failed in every round keeps its first error.
+    `loadavg_before` is the highest load any of its rounds started under."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in cells:
+        groups.setdefault((c["model"], c["peer"]), []).append(c)
+    per_round: dict[tuple[str, str], list[float]] = {}
+    for r in sorted({c.get("round", 0) for c in cells}):
+        ratios = compute_ratios([c for c in cells if c.get("round", 0) == r], base)
+        for model, peers in ratios.items():
+            for peer, values in peers.items():
+                if values.get("speed") is not None:
+                    per_round.setdefault((model, peer), []).append(values["speed"])
+    out = []
+    for key, group in groups.items():
+        ok = [c for c in group if not c.get("error")]
+        cell = dict(ok[-1] if ok else group[0], rounds=len(group),
+                    failed_rounds=len(group) - len(ok), range={})
+        for measure in MEASURES:
+            values = [c[measure] for c in ok if c.get(measure) is not None]
+            cell.pop(measure, None)
+            if values:
+                cell[measure] = median(values)
+                cell["range"][measure] = (min(values), max(values))
+        labels = {b for c in ok for b in (c.get("predict") or {})}
+        if labels:
+            cell["predict"] = {b: median([c["predict"][b] for c in ok
+                                          if b in (c.get("predict") or {})]) for b in labels}
+        if key in per_round:
+            cell["range"]["speed_ratio"] = (min(per_round[key]), max(per_round[key]))
+        loads = [c["loadavg_before"] for c in group if c.get("loadavg_before") is not None]
+        if loads:
+            cell["loadavg_before"] = max(loads)
+            cell["range"]["loadavg_before"] = (min(loads), max(loads))
+        out.append(cell)
     return out
 
 
@@ -162,10 +217,22 @@ COLUMNS = ["model", "peer", "samples/s", "jk speed x", "cold 1st s", "warm 1st s
            "jk cold x", "peak MB", "jk mem x", "pred@32/s", "pred@1024/s", "params", "note"]
 
 
+def _with_range(cell: dict, measure: str, value: float | None, digits: int = 0,
+                suffix: str = "") -> str:
+    """`value` formatted, followed by "(min-max)" over the rounds when the cell combines
+    several (combine_rounds)."""
+    text = _fmt(value, digits, suffix)
+    spread = (cell.get("range") or {}).get(measure)
+    if cell.get("rounds", 1) > 1 and spread and value is not None:
+        text += f" ({_fmt(spread[0], digits)}-{_fmt(spread[1], digits)})"
+    return text
+
+
 def table_rows(cells: list[dict], base: str = BASE,
                busy_load: float | None = None) -> list[list[str]]:
     """The result table as rows of strings (COLUMNS). A cell started while the load average
-    exceeded `busy_load` is noted "busy" (its numbers are not to be trusted)."""
+    exceeded `busy_load` is noted "busy" (its numbers are not to be trusted). Cells that
+    combine several rounds (combine_rounds) show medians followed by (min-max)."""
     ratios = compute_ratios(cells, base)
     order = {p.name: i for i, p in enumerate(PEERS)}
     rows = []
@@ -178,14 +245,21 @@ def table_rows(cells: list[dict], base: str = BASE,
         if note:
             note = note.splitlines()[0][:70]
         elif busy_load is not None and (c.get("loadavg_before") or 0) > busy_load:
-            note = f"busy: load {c['loadavg_before']:.1f}"
+            loads = (c.get("range") or {}).get("loadavg_before")
+            shown = (f"{loads[0]:.1f}-{loads[1]:.1f}" if c.get("rounds", 1) > 1 and loads
+                     else f"{c['loadavg_before']:.1f}")
+            note = f"busy: load {shown}"
+        if c.get("failed_rounds"):
+            note = (note + "; " if note else "") + f"{c['failed_rounds']} round(s) failed"
         pred = c.get("predict") or {}
         rows.append([
-            c["model"], c["peer"], _fmt(c.get("samples_per_s")),
-            _fmt(r.get("speed"), 2, "x") if r else "",
-            _fmt(c.get("first_epoch_s"), 2) + cold_note, _fmt(c.get("first_epoch_warm_s"), 2),
+            c["model"], c["peer"], _with_range(c, "samples_per_s", c.get("samples_per_s")),
+            _with_range(c, "speed_ratio", r.get("speed"), 2, "x") if r else "",
+            _with_range(c, "first_epoch_s", c.get("first_epoch_s"), 2) + cold_note,
+            _fmt(c.get("first_epoch_warm_s"), 2),
             _fmt(r.get("cold"), 2, "x") if r else "",
-            _fmt(c.get("rss_peak_mb")), _fmt(r.get("memory"), 2, "x") if r else "",
+            _with_range(c, "rss_peak_mb", c.get("rss_peak_mb")),
+            _fmt(r.get("memory"), 2, "x") if r else "",
             _fmt(pred.get("32")), _fmt(pred.get("1024")),
             _fmt(c.get("params")), note,
         ])

@@ -8,12 +8,19 @@ Every builder takes the Keras module to use, so the same code runs as
     model.compile(**compile_args("b", keras))
 
 Modern (Keras 2/3) spelling throughout; images are channels-last.
+
+The text model (g) comes in two forms: given the training texts, it starts from
+`Input(dtype="string")` with a TextVectorization adapted on them (jkeras runs that layer on the
+host, before its compiled step); without texts it starts from the token ids
+(bench_data.tokenize), which is how Keras 3 on JAX must take it: its compiled step cannot
+hold a TextVectorization.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import bench_data as bd
 from bench_data import EPSILON, LEARNING_RATE, RHO
 
 
@@ -77,11 +84,77 @@ def inception(keras: Any):
     return keras.Model(input_img, outputs)
 
 
-BUILDERS = {"a": mlp, "b": headline, "c": shared_vision, "d": inception}
+def resnet50(keras: Any, input_shape: tuple = bd.IMAGE_SHAPES["e"]):
+    """(e) keras.applications.ResNet50, random weights, on 64x64x3 with 10 classes."""
+    return keras.applications.ResNet50(weights=None, input_shape=input_shape,
+                                       classes=bd.IMAGE_CLASSES)
 
 
-def build(key: str, keras: Any):
-    """Builds benchmark model `key` ('a'..'d') with the given Keras module."""
+def mobilenet_v2(keras: Any, input_shape: tuple = bd.IMAGE_SHAPES["f"]):
+    """(f) keras.applications.MobileNetV2, random weights, on 96x96x3 with 10 classes."""
+    return keras.applications.MobileNetV2(weights=None, input_shape=input_shape,
+                                          classes=bd.IMAGE_CLASSES)
+
+
+def _position_embedding(keras: Any, length: int, dim: int):
+    """A layer adding a learned (length, dim) position table to its input: the usual small
+    custom layer of Keras's text Transformer examples."""
+
+    class PositionEmbedding(keras.layers.Layer):
+        def build(self, input_shape):
+            self.positions = self.add_weight(shape=(length, dim), initializer="uniform",
+                                             name="positions")
+
+        def call(self, x):
+            return x + self.positions
+
+    return PositionEmbedding(name="position_embedding")
+
+
+def _encoder_block(keras: Any, x, index: int):
+    """Post-norm Transformer encoder block: self-attention, add & LayerNorm, ReLU Dense
+    pair, add & LayerNorm."""
+    layers = keras.layers
+    attention = layers.MultiHeadAttention(num_heads=bd.TEXT_HEADS,
+                                          key_dim=bd.TEXT_EMBED // bd.TEXT_HEADS,
+                                          name=f"attention_{index}")(x, x)
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, attention]))
+    h = layers.Dense(bd.TEXT_FF, activation="relu")(x)
+    h = layers.Dense(bd.TEXT_EMBED)(h)
+    return layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, h]))
+
+
+def text_transformer(keras: Any, texts=None):
+    """(g) A small text Transformer encoder classifier. With `texts`: string input and a
+    TextVectorization adapted on them in the model; without: token-id input."""
+    layers = keras.layers
+    if texts is None:
+        inputs = keras.Input(shape=(bd.TEXT_SEQUENCE,), dtype="int32", name="tokens")
+        x = inputs
+    else:
+        inputs = keras.Input(shape=(), dtype="string", name="text")
+        vectorize = layers.TextVectorization(max_tokens=bd.TEXT_MAX_TOKENS,
+                                             output_sequence_length=bd.TEXT_SEQUENCE)
+        vectorize.adapt(texts)
+        x = vectorize(inputs)
+    x = layers.Embedding(bd.TEXT_MAX_TOKENS, bd.TEXT_EMBED)(x)
+    x = _position_embedding(keras, bd.TEXT_SEQUENCE, bd.TEXT_EMBED)(x)
+    for i in range(bd.TEXT_BLOCKS):
+        x = _encoder_block(keras, x, i)
+    x = layers.GlobalAveragePooling1D()(x)
+    outputs = layers.Dense(bd.TEXT_CLASSES, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+BUILDERS = {"a": mlp, "b": headline, "c": shared_vision, "d": inception, "e": resnet50,
+            "f": mobilenet_v2, "g": text_transformer}
+
+
+def build(key: str, keras: Any, texts=None):
+    """Builds benchmark model `key` ('a'..'g') with the given Keras module. `texts` (model
+    g only): the training texts, to put an adapted TextVectorization in the model."""
+    if texts is not None:
+        return BUILDERS[key](keras, texts)
     return BUILDERS[key](keras)
 
 

@@ -1,7 +1,7 @@
 """Benchmark jkeras's training against Keras 3 (JAX, PyTorch), plain PyTorch and plain JAX.
 
-    .venv/bin/python benchmarks/run.py [--models a,b,c,d] [--peers ...] [--quick]
-                                       [--json out.json] [--markdown out.md]
+    .venv/bin/python benchmarks/run.py [--models a,b,c,d | zoo | all] [--peers ...] [--quick]
+                                       [--repeat N] [--json out.json] [--markdown out.md]
 
 Run it with the project's interpreter (it runs jkeras and the plain-JAX peers); the peer
 venvs come from `bash benchmarks/setup_peers.sh`. Each (model, peer) runs in its own
@@ -31,6 +31,7 @@ from bench_data import MODELS, sample_count  # noqa: E402
 VENVS = os.path.join(HERE, ".venvs")
 BUSY_LOAD = 1.25  # load average per usable CPU above which a cell is flagged "busy"
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=reduce,eltwise"
+MODEL_GROUPS = {"seed": "abcd", "zoo": "efg", "all": "abcdefg"}  # names --models accepts
 
 
 OVERRIDES: dict[str, str] = {}  # venv name -> interpreter, from --python
@@ -103,7 +104,8 @@ def plan(models: str, peers: list[str] | None, conv_scan: bool) -> list[tuple[st
             if peers is not None:
                 if p.name in peers and (m in p.models or m in p.optional_models):
                     cells.append((m, p.name))
-            elif m in p.models or (conv_scan and m in p.optional_models):
+            elif m in p.models or (conv_scan and p.name == "jax-scan"
+                                   and m in p.optional_models):
                 cells.append((m, p.name))
     return cells
 
@@ -117,15 +119,31 @@ def parse_sizes(text: str | None) -> dict[str, int]:
     return out
 
 
+def parse_models(text: str) -> str:
+    """--models: a comma list of model keys and group names (MODEL_GROUPS), in order, each
+    model once."""
+    out = ""
+    for part in (x.strip() for x in text.split(",")):
+        for m in MODEL_GROUPS.get(part, part):
+            if m not in out:
+                out += m
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="a,b,c,d", help="comma list of a,b,c,d")
+    p.add_argument("--models", default="a,b,c,d",
+                   help="comma list of a..g, or seed (a-d), zoo (e-g), all")
     p.add_argument("--peers", default=None,
                    help="comma list; default all: " + ",".join(x.name for x in harness.PEERS))
     p.add_argument("--quick", action="store_true",
                    help="small data, no warm-cache reruns: a smoke test (< 3 min)")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs after the first (>= 3)")
     p.add_argument("--batch-size", type=int, default=32, help="training batch size (32)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds: every cell runs this many times, the peers interleaved "
+                        "(each round runs every model and peer once); the table shows "
+                        "medians and (min-max)")
     p.add_argument("--samples", default=None, help="override samples per model: a=60000,b=2048")
     p.add_argument("--predict", default="32,1024", help="predict batch sizes ('' for none)")
     p.add_argument("--no-predict", action="store_true")
@@ -148,10 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", default=None, help="also write the table as markdown here")
     args = p.parse_args(argv)
 
-    models = "".join(m.strip() for m in args.models.split(",") if m.strip())
+    models = parse_models(args.models)
     bad = [m for m in models if m not in MODELS]
     if bad:
-        p.error(f"unknown model(s) {bad}: choose from {','.join(MODELS)}")
+        p.error(f"unknown model(s) {bad}: choose from {','.join(MODELS)} or "
+                f"{', '.join(MODEL_GROUPS)}")
+    if args.repeat < 1:
+        p.error(f"--repeat wants a number of rounds >= 1, got {args.repeat}")
     peers = None
     if args.peers:
         peers = [x.strip() for x in args.peers.split(",") if x.strip()]
@@ -164,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--python wants VENV=PATH with VENV project, keras3 or torch, got {item!r}")
         OVERRIDES[venv] = path
     warm_cache = (not args.quick) if args.warm_cache is None else args.warm_cache
-    timeout = args.timeout or (120 if args.quick else 600)
+    timeout = args.timeout or (300 if args.quick else 600)
     sizes = parse_sizes(args.samples)
     predict = "" if args.no_predict else args.predict
     json_path = args.json or os.path.join(
@@ -187,14 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     cells: list[dict] = []
     t_all = time.perf_counter()
     try:
-        for model, peer_name in plan(models, peers, args.conv_scan):
+        rounds = [(r, m, pn) for r in range(args.repeat)
+                  for m, pn in plan(models, peers, args.conv_scan)]
+        for rnd, model, peer_name in rounds:
             peer = harness.PEER_BY_NAME[peer_name]
             n = sample_count(model, args.quick, sizes.get(model), args.batch_size)
-            base = {"model": model, "peer": peer_name, "n": n}
+            base = {"model": model, "peer": peer_name, "n": n, "round": rnd}
+            tag = f"[{model}]" if args.repeat == 1 else f"[{model} {rnd + 1}/{args.repeat}]"
             python = interpreter(peer)
             if python is None:
                 cells.append({**base, "error": f"no {peer.venv} venv (run setup_peers.sh)"})
-                print(f"[{model}] {peer_name:<17} skipped: no {peer.venv} venv", flush=True)
+                print(f"{tag} {peer_name:<17} skipped: no {peer.venv} venv", flush=True)
                 continue
             wargs = ["--peer", peer_name, "--model", model, "--n", str(n),
                      "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
@@ -202,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                 wargs += ["--predict", predict, "--predict-reps", "1" if args.quick else "3"]
                 if MODELS[model].predict_n:
                     wargs += ["--predict-n", str(MODELS[model].predict_n)]
-            cache_dir = os.path.join(cache_root, f"{model}-{peer_name}") if peer.uses_jax else None
+            cache_dir = (os.path.join(cache_root, f"{model}-{peer_name}-{rnd}")
+                         if peer.uses_jax else None)
             load = os.getloadavg()[0]
             env = cell_env(peer, cache_dir, args.cache_min_compile_s, args.torch_threads)
             result = {**base, **run_worker(python, wargs, env, timeout)}
@@ -226,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                              if result.get("first_epoch_warm_s") is not None else "")
                           + f"  peak {result.get('rss_peak_mb', 0):,.0f} MB")
             busy = f", load {load:.1f}: busy" if load > busy_load else ""
-            print(f"[{model}] {peer_name:<17} {status}  ({result.get('wall_s', 0):.0f} s{busy})",
+            print(f"{tag} {peer_name:<17} {status}  ({result.get('wall_s', 0):.0f} s{busy})",
                   flush=True)
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
@@ -236,13 +261,17 @@ def main(argv: list[str] | None = None) -> int:
         machine["loadavg_end"] = os.getloadavg()
     except OSError:
         pass
-    targets = harness.check_targets(cells)
+    loads = [c["loadavg_before"] for c in cells if c.get("loadavg_before") is not None]
+    if loads:
+        machine["loadavg_cells"] = (min(loads), max(loads))  # 1-minute, as each cell began
+    table_cells = harness.combine_rounds(cells) if args.repeat > 1 else cells
+    targets = harness.check_targets(table_cells)
     report = {
         "date": started.isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine,
         "settings": {"models": models, "timed_epochs": args.epochs,
-                     "batch_size": args.batch_size,
+                     "batch_size": args.batch_size, "rounds": args.repeat,
                      "optimizer": "RMSprop(learning_rate=1e-3, rho=0.9, epsilon=1e-7)",
                      "predict_batches": predict, "warm_cache_rerun": warm_cache,
                      "samples": {m: sample_count(m, args.quick, sizes.get(m), args.batch_size)
@@ -252,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         "peers": {x.name: x.description for x in harness.PEERS},
         "total_s": total,
         "cells": cells,
-        "ratios": harness.compute_ratios(cells),
+        "combined": table_cells if args.repeat > 1 else None,
+        "ratios": harness.compute_ratios(table_cells),
         "targets": targets,
     }
     os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
@@ -260,20 +290,27 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(report, f, indent=1)
 
     print()
-    print(harness.format_text(cells, busy_load=busy_load))
+    if args.repeat > 1:
+        print(f"medians over {args.repeat} rounds, (min-max) after them; jk speed x's range "
+              f"is of the per-round ratios")
+    print(harness.format_text(table_cells, busy_load=busy_load))
     print("\njk speed x = jkeras samples/s / peer's (higher: jkeras faster); jk cold x, jk mem x"
           " = jkeras / peer (lower: jkeras better).\ncold 1st s = first epoch incl. compilation,"
           " empty compilation cache ('*': cache was not empty); warm 1st s = the same in a new"
           " process with the cache filled.")
     if targets:
-        print("\ntargets (issue 4):\n" + harness.format_targets(targets))
+        print("\ntargets (issues 4 and 14):\n" + harness.format_targets(targets))
     print("\nversions:\n" + harness.format_versions(cells))
     print(f"\ntotal {total:.0f} s; results in {json_path}")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(f"{started:%Y-%m-%d}, {machine.get('cpu_model')} "
-                    f"({machine.get('usable_cpus')} CPUs){' QUICK' if args.quick else ''}\n\n")
-            f.write(harness.format_markdown(cells, busy_load=busy_load) + "\n")
+                    f"({machine.get('usable_cpus')} CPUs){' QUICK' if args.quick else ''}"
+                    + (f", medians of {args.repeat} rounds (min-max)" if args.repeat > 1
+                       else "")
+                    + (f", 1-minute load average {min(loads):.1f}-{max(loads):.1f} as the "
+                       f"cells began" if loads else "") + "\n\n")
+            f.write(harness.format_markdown(table_cells, busy_load=busy_load) + "\n")
         print(f"markdown table in {args.markdown}")
     return 0
 

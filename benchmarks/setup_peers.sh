@@ -2,24 +2,27 @@
 # Creates the peer virtual environments the benchmark compares jkeras against.
 # They live in benchmarks/.venvs/ (git-ignored) and are never dependencies of jkeras.
 #
-#   benchmarks/.venvs/keras3  Keras 3 (JAX and PyTorch backends) + optax
-#   benchmarks/.venvs/torch   plain PyTorch + numpy
+#   benchmarks/.venvs/keras3  Keras 3 (JAX and PyTorch backends) + optax + torchvision
+#   benchmarks/.venvs/torch   plain PyTorch + torchvision + numpy
 #
 # jax/jaxlib are pinned to the versions in the project's venv so every JAX peer runs the
 # same XLA. PyTorch is pinned to 2.13.0: that CPU build is on local disk here; any other
-# torch spec would download several GB of CUDA wheels.
+# torch spec would download several GB of CUDA wheels. torchvision 0.28.0 is the release that
+# matches torch 2.13.0 (the ResNet50 and MobileNetV2 of the model-zoo benchmarks e and f).
 #
-# Usage: bash benchmarks/setup_peers.sh [--force]    (PYTHON=... to choose the interpreter)
+# Usage: bash benchmarks/setup_peers.sh [--force]    (PYTHON=... to choose the interpreter,
+#        PROJECT_PYTHON=... for the project's, whose jax versions are pinned; default .venv)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 venvs="$here/.venvs"
 python="${PYTHON:-python3}"
 torch_spec="torch==2.13.0"
+torchvision_spec="torchvision==0.28.0"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
-project_python="$root/.venv/bin/python"
+project_python="${PROJECT_PYTHON:-$root/.venv/bin/python}"  # PROJECT_PYTHON: e.g. from a git worktree
 [[ -x "$project_python" ]] || project_python="$python"
 jax_version="$("$project_python" -c 'import jax; print(jax.__version__)' 2>/dev/null || true)"
 jaxlib_version="$("$project_python" -c 'import jaxlib; print(jaxlib.__version__)' 2>/dev/null || true)"
@@ -51,15 +54,15 @@ make_venv() {  # name, packages...
 }
 
 mkdir -p "$venvs"
-make_venv keras3 keras "${jax_specs[@]}" optax "$torch_spec" numpy
-make_venv torch "$torch_spec" numpy
+make_venv keras3 keras "${jax_specs[@]}" optax "$torch_spec" "$torchvision_spec" numpy
+make_venv torch "$torch_spec" "$torchvision_spec" numpy
 
 echo "== versions"
 "$venvs/keras3/bin/python" - <<'PY'
 import importlib.metadata as md
-print("keras3 venv:", ", ".join(f"{p} {md.version(p)}" for p in ("keras", "jax", "jaxlib", "optax", "torch", "numpy")))
+print("keras3 venv:", ", ".join(f"{p} {md.version(p)}" for p in ("keras", "jax", "jaxlib", "optax", "torch", "torchvision", "numpy")))
 PY
 "$venvs/torch/bin/python" - <<'PY'
 import importlib.metadata as md
-print("torch venv: ", ", ".join(f"{p} {md.version(p)}" for p in ("torch", "numpy")))
+print("torch venv: ", ", ".join(f"{p} {md.version(p)}" for p in ("torch", "torchvision", "numpy")))
 PY

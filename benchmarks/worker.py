@@ -26,9 +26,10 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_data import BATCH_SIZE, EPSILON, LEARNING_RATE, RHO, make_data  # noqa: E402
+from bench_data import BATCH_SIZE, EPSILON, LEARNING_RATE, MODELS, RHO, make_data, token_inputs  # noqa: E402
 
-VERSION_PACKAGES = ("jkeras", "keras", "jax", "jaxlib", "optax", "torch", "numpy")
+VERSION_PACKAGES = ("jkeras", "keras", "jax", "jaxlib", "optax", "torch", "torchvision",
+                    "numpy")
 
 
 def rss_mb() -> float:
@@ -109,12 +110,19 @@ def predict_batches(n: int, requested: list[int]) -> list[tuple[int, int]]:
 # Keras-API peers: jkeras and Keras 3 (jax / torch backends)
 
 
-def run_keras(args, result: dict, keras, steps_per_execution: int | None) -> None:
+def run_keras(args, result: dict, keras, steps_per_execution: int | None,
+              strings: bool = False) -> None:
+    """Trains the Keras model with `fit`. A text model takes its strings (`strings`: a
+    TextVectorization in the model, jkeras) or token ids made here, before timing."""
     import models_keras
 
     note_cache(result)
     x, y = make_data(args.model, args.n, args.seed)
-    model = models_keras.build(args.model, keras)
+    if strings and MODELS[args.model].text:
+        model = models_keras.build(args.model, keras, texts=x[0])
+    else:
+        x = token_inputs(args.model, x)
+        model = models_keras.build(args.model, keras)
     result["params"] = int(model.count_params())
     compile_kwargs = models_keras.compile_args(args.model, keras)
     if steps_per_execution is not None:
@@ -169,7 +177,7 @@ def peer_jkeras(args, result):
     result["jkeras_path"] = os.path.dirname(keras.__file__)
     compilation_cache.enable()  # what fit() does first: jkeras's own cache setting
     set_jkeras_distribution(keras, args.distribution, result)
-    run_keras(args, result, keras, None)
+    run_keras(args, result, keras, None, strings=True)
 
 
 def set_jkeras_distribution(keras, kind: str, result: dict) -> None:
@@ -236,6 +244,7 @@ def peer_torch(args, result):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     result["device"] = str(device)
     x, y = make_data(args.model, args.n, args.seed)
+    x = token_inputs(args.model, x)  # a text model's texts tokenized as TextVectorization does
     xs = [t.to(device) for t in mt.to_torch_inputs(args.model, x)]
     ys = [t.to(device) for t in mt.to_torch_targets(args.model, y)]
     model = mt.build(args.model).to(device)
@@ -432,7 +441,7 @@ PEERS = {
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--peer", required=True, choices=sorted(PEERS))
-    p.add_argument("--model", required=True, choices=["a", "b", "c", "d"])
+    p.add_argument("--model", required=True, choices=sorted(MODELS))
     p.add_argument("--n", type=int, required=True, help="samples per epoch")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs after the first")
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE,

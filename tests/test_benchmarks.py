@@ -38,11 +38,11 @@ def test_benchmark_models_shapes():
     assert tuple(d.output.shape) == (None, 10)
 
 
-@pytest.mark.parametrize("key", ["a", "b", "c", "d"])
+@pytest.mark.parametrize("key", ["a", "b", "c", "d", "g"])
 def test_data_matches_model_inputs_and_is_deterministic(key):
     x, y = data.make_data(key, 64, seed=3)
     x2, _ = data.make_data(key, 64, seed=3)
-    model = models_keras.build(key, jkeras)
+    model = models_keras.build(key, jkeras, texts=x[0] if data.MODELS[key].text else None)
     assert len(x) == len(model.inputs) and len(y) == len(model.outputs)
     for arr, t in zip(x, model.inputs):
         assert arr.shape == (64,) + tuple(t.shape[1:])
@@ -134,7 +134,22 @@ def test_table_shows_errors_and_ratios():
 def test_peers_cover_every_model():
     for key in data.MODELS:
         assert any(key in p.models for p in harness.PEERS if p.name == "jkeras")
-        assert sum(key in p.models for p in harness.PEERS) >= 6
+        # the seed's models: every peer; the model zoo: jkeras, Keras 3 JAX x2, PyTorch
+        assert sum(key in p.models for p in harness.PEERS) >= (6 if key in "abcd" else 4)
+    for key in "efg":
+        assert {p.name for p in harness.PEERS if key in p.models} >= {
+            "jkeras", "keras3-jax", "keras3-jax-spe32", "torch"}
+
+
+def test_default_plan_runs_the_zoo_on_its_peers_and_named_optional_peers():
+    import run
+
+    assert run.parse_models("zoo") == "efg"
+    assert run.parse_models("a,zoo,e") == "aefg"
+    cells = run.plan("efg", None, conv_scan=True)
+    assert ("e", "jkeras") in cells and ("g", "torch") in cells
+    assert not any(p in ("keras3-torch", "jax-scan", "jax-step") for _, p in cells)
+    assert run.plan("g", ["keras3-torch"], conv_scan=False) == [("g", "keras3-torch")]
 
 
 def test_busy_cells_are_flagged_in_the_table():
@@ -160,3 +175,115 @@ def test_each_jax_cell_gets_a_fresh_cache_the_way_its_framework_uses_one(monkeyp
     assert theirs["JAX_COMPILATION_CACHE_DIR"] == "/tmp/cache-b"
     assert theirs["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0.5"
     assert "JKERAS_COMPILATION_CACHE" not in theirs
+
+
+def test_rounds_combine_into_medians_ranges_and_per_round_ratios():
+    cells = []
+    for rnd, (mine, theirs) in enumerate([(3000, 1000), (2000, 1000), (2400, 2000)]):
+        for peer, sps, mem in (("jkeras", mine, 300 + rnd), ("torch", theirs, 200)):
+            c = _cell("g", peer, sps=sps, cold=1.0 + rnd, mem=mem)
+            c["round"], c["loadavg_before"] = rnd, 2.0 + rnd
+            cells.append(c)
+    failed = _cell("g", "keras3-jax", error="RuntimeError: boom")
+    cells.append(dict(failed, round=0))
+    combined = {c["peer"]: c for c in harness.combine_rounds(cells)}
+    mine, torch_cell = combined["jkeras"], combined["torch"]
+    assert mine["samples_per_s"] == pytest.approx(2400)
+    assert mine["range"]["samples_per_s"] == pytest.approx((2000, 3000))
+    assert mine["first_epoch_s"] == pytest.approx(2.0) and mine["rss_peak_mb"] == 301
+    assert mine["rounds"] == 3 and mine["loadavg_before"] == 4.0
+    # per-round ratios: 3.0, 2.0, 1.2; the table's ratio is of the medians (2400 / 1000)
+    assert torch_cell["range"]["speed_ratio"] == pytest.approx((1.2, 3.0))
+    assert harness.compute_ratios(list(combined.values()))["g"]["torch"]["speed"] == \
+        pytest.approx(2.4)
+    assert combined["keras3-jax"]["error"].startswith("RuntimeError")
+    text = harness.format_text(list(combined.values()))
+    line = next(x for x in text.splitlines() if " torch " in x)
+    assert "2.40x (1.20-3.00)" in line and "1,000 (1,000-2,000)" in line
+
+
+def test_zoo_targets_include_pytorch_on_the_transformer():
+    cells = [_cell("g", "jkeras", sps=900), _cell("g", "torch", sps=1000),
+             _cell("g", "keras3-jax", sps=800), _cell("g", "keras3-jax-spe32", sps=850)]
+    rows = {t["peer"]: t for t in harness.check_targets(cells) if t["model"] == "g"}
+    assert rows["torch"]["met"] is False and rows["torch"]["ratio"] == pytest.approx(0.9)
+    assert rows["keras3-jax-best"]["peer_used"] == "keras3-jax-spe32"
+    assert rows["keras3-jax-best"]["met"] is True
+
+
+# ------------------------------------------------------------------ the model zoo (e, f, g)
+
+def _text_params() -> int:
+    """Parameters of model g from its sizes: embedding, positions, 2 encoder blocks
+    (attention 4 x (d*d + d), 2 LayerNorms, Dense d->ff->d), classifier."""
+    d, ff, c = data.TEXT_EMBED, data.TEXT_FF, data.TEXT_CLASSES
+    block = 4 * (d * d + d) + 2 * 2 * d + (d * ff + ff) + (ff * d + d)
+    return (data.TEXT_MAX_TOKENS * d + data.TEXT_SEQUENCE * d + data.TEXT_BLOCKS * block
+            + d * c + c)
+
+
+# ResNet50 / MobileNetV2 with 10 classes: Keras 3.15's counts with include_top=False
+# (23,587,712; 2,257,984) plus the 10-way Dense on their 2048 / 1280 pooled features.
+ZOO_PARAMS = {"e": 23_587_712 + 2048 * 10 + 10, "f": 2_257_984 + 1280 * 10 + 10}
+
+
+@pytest.mark.parametrize("key", ["e", "f"])
+def test_zoo_vision_models_build_with_keras_parameter_counts(key):
+    model = models_keras.build(key, jkeras)
+    assert model.count_params() == ZOO_PARAMS[key]
+    assert tuple(model.input.shape) == (None,) + data.IMAGE_SHAPES[key]
+    assert tuple(model.output.shape) == (None, data.IMAGE_CLASSES)
+    x, y = data.make_data(key, 4)
+    assert x[0].shape == (4,) + data.IMAGE_SHAPES[key] and y[0].shape == (4, 10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["e", "f"])
+def test_zoo_vision_models_train_one_step(key):
+    build = {"e": models_keras.resnet50, "f": models_keras.mobilenet_v2}[key]
+    model = build(jkeras, input_shape=(32, 32, 3))  # the smallest size both accept
+    model.compile(**models_keras.compile_args(key, jkeras))
+    x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    loss = model.train_on_batch(x, np.eye(10, dtype=np.float32)[[1, 7]])
+    assert np.isfinite(loss)
+
+
+@pytest.fixture(scope="module")
+def text_data():
+    return data.make_data("g", 8, seed=1)
+
+
+def test_text_vocabulary_and_tokens_are_textvectorizations(text_data):
+    texts = text_data[0][0]
+    assert texts.dtype.kind == "U" and texts.shape == (8,)
+    assert all(data.TEXT_WORDS[0] <= len(t.split()) <= data.TEXT_WORDS[1] for t in texts)
+    layer = jkeras.layers.TextVectorization(max_tokens=30,
+                                            output_sequence_length=data.TEXT_SEQUENCE)
+    layer.adapt(texts)
+    vocabulary = data.text_vocabulary(texts, max_tokens=30)
+    assert layer.get_vocabulary() == vocabulary  # a small vocabulary: many words are OOV
+    tokens = data.tokenize(texts, vocabulary)
+    assert tokens.shape == (8, data.TEXT_SEQUENCE) and tokens.dtype == np.int32
+    assert (tokens == 1).any() and (tokens == 0).any()  # OOV words and padding
+    np.testing.assert_array_equal(np.asarray(layer(texts)), tokens)
+    np.testing.assert_array_equal(data.token_inputs("g", [texts])[0],
+                                  data.tokenize(texts, data.text_vocabulary(texts)))
+
+
+def test_text_model_takes_strings_or_tokens_with_the_same_result(text_data):
+    (texts,), (y,) = text_data
+    with_strings = models_keras.build("g", jkeras, texts=texts)
+    with_tokens = models_keras.build("g", jkeras)
+    assert with_strings.inputs[0].dtype == "string"
+    assert with_strings.count_params() == with_tokens.count_params() == _text_params()
+    with_tokens.set_weights(with_strings.get_weights())
+    tokens = data.token_inputs("g", [texts])[0]
+    with_strings.compile(**models_keras.compile_args("g", jkeras))
+    with_tokens.compile(**models_keras.compile_args("g", jkeras))
+    np.testing.assert_allclose(with_strings.evaluate(texts, y, batch_size=8, verbose=0),
+                               with_tokens.evaluate(tokens, y, batch_size=8, verbose=0),
+                               rtol=1e-5)
+    before = [w.copy() for w in with_strings.get_weights()]
+    history = with_strings.fit(texts, y, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, with_strings.get_weights()))

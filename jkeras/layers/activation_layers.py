@@ -95,16 +95,8 @@ class ReLU(ShapePreservingLayer):
 
     def call(self, inputs):
         x = self._float_input(inputs)
-        if self.negative_slope == 0 and self.threshold == 0:
-            out = jnp.maximum(x, 0)
-            return out if self.max_value is None else jnp.minimum(out, self.max_value)
-        positive = jnp.where(x > self.threshold, x, 0)
-        if self.max_value is not None:
-            positive = jnp.minimum(positive, self.max_value)
-        if self.negative_slope == 0:
-            return positive.astype(x.dtype)
-        negative = self.negative_slope * jnp.maximum(self.threshold - x, 0)
-        return (positive - negative).astype(x.dtype)
+        return activations.relu(x, negative_slope=self.negative_slope,
+                                max_value=self.max_value, threshold=self.threshold)
 
     def get_config(self):
         return {**super().get_config(), "max_value": self.max_value,
@@ -179,7 +171,7 @@ class PReLU(ShapePreservingLayer):
     def call(self, inputs):
         x = self._float_input(inputs)
         alpha = self.alpha.value.astype(x.dtype)
-        return jnp.maximum(x, 0) - alpha * jnp.maximum(-x, 0)
+        return jnp.where(x > 0, x, alpha * x)
 
     def get_config(self):
         return {

@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown models/modes {unknown}; modes must include 'none' (the baseline)")
     sizes = parse_sizes(args.samples)
     info = harness.machine_info()
-    print(f"{info.get('cpu_model')}, {info.get('usable_cpus', info.get('logical_cpus'))} "
+    print(f"{info.get('cpu_model')} [{info.get('isa', 'ISA unknown')}], "
+          f"{info.get('usable_cpus', info.get('logical_cpus'))} "
           f"CPUs, load {info.get('loadavg_start')}", flush=True)
     cells = []
     for model in models:
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.date.today().isoformat()
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(f"{stamp}, {info.get('cpu_model')} "
+            f.write(f"{stamp}, {info.get('cpu_model')} [{info.get('isa', 'ISA unknown')}] "
                     f"({info.get('usable_cpus', info.get('logical_cpus'))} CPUs)\n\n{text}\n")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

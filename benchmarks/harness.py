@@ -301,8 +301,22 @@ def format_targets(rows: list[dict]) -> str:
 # ----------------------------------------------------------------------------- machine
 
 
+# The vector instruction sets that decide XLA:CPU's and PyTorch's kernels, in the order
+# they are printed (a CPU's /proc/cpuinfo flags, filtered to these).
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+             "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "asimd", "sve")
+
+
+def isa_summary(cpu_flags: str) -> str:
+    """The ISA extensions among `cpu_flags` (a /proc/cpuinfo flags line) that matter
+    for the numeric kernels, e.g. 'sse4_2 avx avx2 fma avx512f ...'."""
+    present = set(cpu_flags.split())
+    return " ".join(f for f in ISA_FLAGS if f in present) or "unknown"
+
+
 def machine_info() -> dict:
-    """CPU model, core counts, memory, OS and load: quoted with every result."""
+    """CPU model, ISA extensions, core counts, memory, OS and load: quoted with every
+    result."""
     info: dict = {"platform": platform.platform(), "machine": platform.machine(),
                   "logical_cpus": os.cpu_count()}
     try:
@@ -312,8 +326,11 @@ def machine_info() -> dict:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith("model name") and "cpu_model" not in info:
                     info["cpu_model"] = line.split(":", 1)[1].strip()
+                elif line.startswith(("flags", "Features")) and "isa" not in info:
+                    info["isa"] = isa_summary(line.split(":", 1)[1])
+                if "cpu_model" in info and "isa" in info:
                     break
         with open("/proc/meminfo", encoding="utf-8") as f:
             for line in f:

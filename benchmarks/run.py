@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.datetime.now().astimezone()
     quick_note = "  (QUICK: a smoke test, small data, noisy)" if args.quick else ""
     print(f"jkeras benchmark {started:%Y-%m-%d %H:%M %Z}{quick_note}")
-    print(f"machine: {machine.get('cpu_model')}, {machine.get('usable_cpus')} usable / "
+    print(f"machine: {machine.get('cpu_model')} [{machine.get('isa', 'ISA unknown')}], "
+          f"{machine.get('usable_cpus')} usable / "
           f"{machine.get('logical_cpus')} logical CPUs, {machine.get('memory_gib')} GiB, "
           f"load {machine.get('loadavg_start')}")
     missing = {x.venv for x in harness.PEERS if interpreter(x) is None}
@@ -305,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(f"{started:%Y-%m-%d}, {machine.get('cpu_model')} "
+                    f"[{machine.get('isa', 'ISA unknown')}] "
                     f"({machine.get('usable_cpus')} CPUs){' QUICK' if args.quick else ''}"
                     + (f", medians of {args.repeat} rounds (min-max)" if args.repeat > 1
                        else "")

@@ -287,3 +287,13 @@ def test_text_model_takes_strings_or_tokens_with_the_same_result(text_data):
     history = with_strings.fit(texts, y, batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert any(not np.array_equal(a, b) for a, b in zip(before, with_strings.get_weights()))
+
+
+def test_machine_info_names_the_vector_isa():
+    flags = "fpu vme sse sse2 ssse3 sse4_1 sse4_2 avx fma avx2 avx512f avx512bw avx512vl x2apic"
+    assert harness.isa_summary(flags) == "sse4_2 avx avx2 fma avx512f avx512bw avx512vl"
+    assert harness.isa_summary("fpu vme sse4_2 avx fma avx2") == "sse4_2 avx avx2 fma"
+    assert harness.isa_summary("fp asimd evtstrm") == "asimd"
+    assert harness.isa_summary("") == "unknown"
+    info = harness.machine_info()
+    assert info["cpu_model"] and info["logical_cpus"] >= 1

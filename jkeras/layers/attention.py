@@ -11,15 +11,10 @@ import numpy as np
 
 from jkeras import constraints, initializers, regularizers
 from jkeras.engine.layer import Layer
-from jkeras.engine.seed_generator import SeedGenerator
+from jkeras.engine.seed_generator import SeedGenerator, draw_key
 from jkeras.layers.core import apply_dropout
 from jkeras.layers.einsum_dense import fan_aware_initializer
-
-
-def _mask_penalty(dtype) -> float:
-    """How far below the others a masked score is pushed before the softmax (finite:
-    the largest float16, else 1e9, as Keras)."""
-    return 65504.0 if jnp.dtype(dtype) == jnp.float16 else 1e9
+from jkeras.ops.attention_kernels import mask_penalty, masked_softmax, softmax_attention
 
 
 def _causal_mask(q_len: int, v_len: int):
@@ -62,16 +57,6 @@ def merge_input_masks(mask, query_mask=None, value_mask=None, key_mask=None) -> 
             auto[2] if key_mask is None else key_mask)
 
 
-def masked_softmax(scores, mask=None):
-    """softmax over the last axis where `mask` (broadcastable, True = keep) allows;
-    masked positions, and so fully masked rows, get weight 0."""
-    if mask is None:
-        return jax.nn.softmax(scores, axis=-1)
-    scores = jnp.where(mask, scores, -_mask_penalty(scores.dtype))
-    weights = jax.nn.softmax(scores, axis=-1)
-    return jnp.where(mask, weights, 0.0).astype(weights.dtype)
-
-
 def attention_call_args(layer, args: tuple, kwargs: dict) -> list:
     """The tensors (query, value[, key]) of a call of an attention layer given
     positionally or as query=/value=/key= (removed from `kwargs`); TypeError naming
@@ -107,6 +92,8 @@ class Attention(Layer):
     A value mask (batch, Tv) gives padding positions no weight; a query mask zeroes
     the output at padding query positions and is the output mask.
     """
+
+    _attention_scores = True  # step compile options: model_io.step_compiler_options
 
     _batch_independent = True
 
@@ -208,7 +195,7 @@ class Attention(Layer):
             causal = _causal_mask(scores.shape[-2], scores.shape[-1])
             score_mask = causal if score_mask is None else jnp.logical_and(score_mask, causal)
         if score_mask is not None:
-            scores = jnp.where(score_mask, scores, scores - _mask_penalty(scores.dtype))
+            scores = jnp.where(score_mask, scores, scores - mask_penalty(scores.dtype))
         weights = jax.nn.softmax(scores, axis=-1)
         if training and self.dropout > 0:
             weights = apply_dropout(weights, self.dropout, seed=self.seed_generator)
@@ -299,6 +286,8 @@ class MultiHeadAttention(Layer):
     attention weights. Keras masks on query/value/key are honoured (padding keys get
     no weight); the output mask is the query's.
     """
+
+    _attention_scores = True  # step compile options: model_io.step_compiler_options
 
     _batch_independent = True
     _mask_from_all_args = True
@@ -501,13 +490,21 @@ class MultiHeadAttention(Layer):
                                             flat(key_mask), attention_mask, use_causal_mask,
                                             self.sliding_window)
         q = q * jnp.asarray(1.0 / math.sqrt(self.key_dim), q.dtype)
-        scores = jnp.einsum("bnth,bnsh->bnts", q, k)
         # a fully masked row gets no weight at all (not a uniform distribution)
-        weights = masked_softmax(scores, None if full_mask is None else full_mask[:, None])
-        final = weights
-        if training and self.dropout > 0:
-            final = apply_dropout(weights, self.dropout, seed=self.seed_generator)
-        heads = jnp.einsum("bnts,bnsh->bnth", final, v)
+        mask4 = None if full_mask is None else full_mask[:, None]
+        dropping = bool(training) and self.dropout > 0
+        if return_attention_scores:
+            weights = masked_softmax(jnp.einsum("bnth,bnsh->bnts", q, k), mask4)
+            final = weights
+            if dropping:
+                final = apply_dropout(weights, self.dropout, seed=self.seed_generator)
+            heads = jnp.einsum("bnts,bnsh->bnth", final, v)
+        else:
+            keep = None
+            if dropping:
+                keep = jax.random.bernoulli(draw_key(self.seed_generator), 1.0 - self.dropout,
+                                            (batch, self.num_heads, tq, tv))
+            heads = softmax_attention(q, k, v, mask4, keep, 1.0 / (1.0 - self.dropout))
         if self.use_gate:
             gate = self._project(query.reshape(batch, tq, query.shape[-1]), self._gate_dense)
             heads = heads * jax.nn.sigmoid(gate)

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jkeras.engine.layer import Layer
+from jkeras.engine.seed_generator import draw_key
 from jkeras.layers.arguments import KERNEL_BIAS_ARGUMENTS, arguments_config, set_arguments
 from jkeras.layers.attention import (
     attention_call_args,
     combined_attention_mask,
-    masked_softmax,
     merge_input_masks,
 )
 from jkeras.layers.core import apply_dropout
 from jkeras.layers.einsum_dense import EinsumDense
 from jkeras.layers.recurrent import nest_variable_paths
+from jkeras.ops.attention_kernels import masked_softmax, softmax_attention
 
 
 def _positive_int(owner: str, name: str, value) -> int:
@@ -55,6 +57,8 @@ class GroupedQueryAttention(Layer):
     Call arguments as MultiHeadAttention's: `attention_mask` (batch, T, S),
     `use_causal_mask`, `training`, and the Keras masks of query/value/key.
     """
+
+    _attention_scores = True  # step compile options: model_io.step_compiler_options
 
     _batch_independent = True
     _mask_from_all_args = True
@@ -182,12 +186,20 @@ class GroupedQueryAttention(Layer):
         k = jnp.repeat(self._key_dense(key), self.num_repeats, axis=2)
         v = jnp.repeat(self._value_dense(value), self.num_repeats, axis=2)
         q = q * jnp.asarray(1.0 / math.sqrt(self.head_dim), q.dtype)
-        scores = jnp.einsum("bquh,bkuh->buqk", q, k)
-        weights = masked_softmax(scores, None if full_mask is None else full_mask[:, None])
-        final = weights
-        if training and self.dropout > 0:
-            final = apply_dropout(weights, self.dropout)
-        heads = jnp.einsum("buqk,bkuh->bquh", final, v)
+        mask4 = None if full_mask is None else full_mask[:, None]
+        dropping = bool(training) and self.dropout > 0
+        if return_attention_scores:
+            weights = masked_softmax(jnp.einsum("bquh,bkuh->buqk", q, k), mask4)
+            final = apply_dropout(weights, self.dropout) if dropping else weights
+            heads = jnp.einsum("buqk,bkuh->bquh", final, v)
+        else:  # heads first for the attention kernel (its derivative is faster)
+            keep = None
+            if dropping:
+                keep = jax.random.bernoulli(draw_key(None), 1.0 - self.dropout,
+                                            (q.shape[0], q.shape[2], q.shape[1], k.shape[1]))
+            heads = jnp.swapaxes(softmax_attention(
+                *(jnp.swapaxes(t, 1, 2) for t in (q, k, v)), mask4, keep,
+                1.0 / (1.0 - self.dropout)), 1, 2)
         if gate is not None:
             heads = heads * gate
         out = self._output_dense(heads)

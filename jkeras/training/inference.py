@@ -43,7 +43,7 @@ class _PredictFunctions:
         self.variables = model.weights
         self.key = tuple(id(v) for v in self.variables)
         self.fused = not has_convolutions(model)
-        self.options = step_compiler_options(self.fused) or None
+        self.options = step_compiler_options(model) or None
         self._fns: dict = {}
 
     def batch(self):

@@ -93,13 +93,23 @@ def has_convolutions(model) -> bool:
     return False
 
 
-def step_compiler_options(no_convolutions: bool) -> dict:
+def uses_attention(model) -> bool:
+    """Whether the model contains an attention layer (a layer class says so with
+    `_attention_scores = True`): softmax and normalization reductions over
+    (batch, heads, steps, steps) tensors."""
+    return any(getattr(type(layer), "_attention_scores", False) for layer in walk_layers(model))
+
+
+def step_compiler_options(model) -> dict:
     """Per-compile XLA options for a model's step functions. jkeras turns on
-    XLA:CPU's YNNPACK fusion of convolutions with elementwise and reduce ops for
-    the whole process (`backend.xla_flags`): convolutions run several times
-    faster, but dense and recurrent steps ~15% slower, so a model without
-    convolutions compiles with YNNPACK for dots only (measured equal to XLA's
-    default). `JKERAS_STEP_XLA_OPTIONS` (a JSON object) replaces these."""
+    XLA:CPU's YNNPACK fusion of dots with elementwise and reduce ops for the whole
+    process (`backend.xla_flags`). Measured on two CPU kinds: convolution steps run
+    several times faster with it, and so do attention steps (a two-block text
+    Transformer's training step 1.37x: without it XLA:CPU splits each softmax and
+    LayerNorm reduction into a slow reduce-window), but dense and recurrent steps
+    run 15-55% slower, so a model with neither convolutions nor attention compiles
+    with YNNPACK for dots only (measured equal to XLA's default).
+    `JKERAS_STEP_XLA_OPTIONS` (a JSON object) replaces these."""
     import json
     import os
 
@@ -109,10 +119,12 @@ def step_compiler_options(no_convolutions: bool) -> dict:
     from jkeras.backend import xla_flags
 
     process = os.environ.get("XLA_FLAGS", "")
-    if no_convolutions and f"{xla_flags.YNN_FLAG}={xla_flags.YNN_VALUE}" in process and \
-            jax.default_backend() == "cpu":
-        return {xla_flags.YNN_FLAG.lstrip("-"): "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
-    return {}
+    if f"{xla_flags.YNN_FLAG}={xla_flags.YNN_VALUE}" not in process or \
+            jax.default_backend() != "cpu":
+        return {}
+    if has_convolutions(model) or uses_attention(model):
+        return {}
+    return {xla_flags.YNN_FLAG.lstrip("-"): "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
 
 def forward(model, variables, values, inputs, training, rng, with_masks=False):

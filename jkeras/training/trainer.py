@@ -147,7 +147,7 @@ class Trainer:
 
     def compiler_options(self) -> dict:
         """Per-compile XLA options for the step functions (`model_io.step_compiler_options`)."""
-        return mio.step_compiler_options(self.fuse_ok)
+        return mio.step_compiler_options(self.net)
 
     def _plan(self, kind: str, batch_size: int, per_batch: bool = False) -> loops.BlockPlan:
         setting = 1 if self.run_eagerly else self.steps_per_execution

@@ -10,6 +10,12 @@ import jkeras as keras
 from jkeras.ops.attention_kernels import masked_softmax, softmax_attention
 
 
+def kernel(q, k, v, mask, keep, scale=1.0):
+    """softmax_attention on (steps, depth) keys and values."""
+    return softmax_attention(q, jnp.swapaxes(k, -1, -2), jnp.swapaxes(v, -1, -2), mask, keep,
+                             scale)
+
+
 def reference(q, k, v, mask, keep, scale):
     p = masked_softmax(jnp.einsum("bnth,bnsh->bnts", q, k), mask)
     if keep is not None:
@@ -39,12 +45,12 @@ def test_values_and_derivatives_match_autodiff(masked, dropped):
     @jax.jit
     def both(q, k, v):
         results = []
-        for f in (lambda q, k, v: softmax_attention(q, k, v, mask, keep, scale),
+        for f in (lambda q, k, v: kernel(q, k, v, mask, keep, scale),
                   lambda q, k, v: reference(q, k, v, mask, keep, scale)):
             out, pullback = jax.vjp(f, q, k, v)
             _, tangent = jax.jvp(f, (q, k, v), (q * 0.3, k * 0.5, v - 1))
             # a Hessian-vector product: forward over reverse through the custom rule
-            hvp = jax.jvp(lambda q: jax.grad(lambda q: jnp.sum(f(q, k, v) ** 2))(q),
+            hvp = jax.jvp(jax.grad(lambda q, f=f: jnp.sum(f(q, k, v) ** 2)),
                           (q,), (k[:, :, :q.shape[2]],))[1]
             results.append((out, *pullback(ct), tangent, hvp))
         return results
@@ -61,10 +67,10 @@ def test_values_and_derivatives_match_autodiff(masked, dropped):
 
 def test_gradient_of_one_argument_only_and_zero_tangents():
     q, k, v, ct, _, _ = _inputs(1, b=1, n=2, tq=3, tv=3, h=2, hv=2)
-    g_kernel = jax.grad(lambda v: jnp.sum(softmax_attention(q, k, v, None, None) * ct))(v)
+    g_kernel = jax.grad(lambda v: jnp.sum(kernel(q, k, v, None, None) * ct))(v)
     g_ref = jax.grad(lambda v: jnp.sum(reference(q, k, v, None, None, 1.0) * ct))(v)
     np.testing.assert_allclose(g_kernel, g_ref, rtol=1e-5, atol=1e-6)
-    out, tangent = jax.jvp(lambda q: softmax_attention(q, k, v, None, None), (q,),
+    out, tangent = jax.jvp(lambda q: kernel(q, k, v, None, None), (q,),
                            (jnp.zeros_like(q),))
     np.testing.assert_allclose(tangent, 0.0)
     np.testing.assert_allclose(out, reference(q, k, v, None, None, 1.0), rtol=1e-6)

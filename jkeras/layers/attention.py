@@ -451,11 +451,17 @@ class MultiHeadAttention(Layer):
 
     # computation ------------------------------------------------------------------------
     @staticmethod
-    def _project(x, layer):
-        """(batch, steps, dim) -> (batch, heads, steps, head_dim): heads first, so that the
-        attention products are batched over leading axes. Written straight into that
-        layout (no transpose after the projection), which XLA:CPU ran the training step
-        of a two-block encoder ~2x faster with."""
+    def _project(x, layer, depth_first: bool = False):
+        """(batch, steps, dim) -> (batch, heads, steps, head_dim), or with `depth_first`
+        (batch, heads, head_dim, steps): heads first, so that the attention products are
+        batched over leading axes, written straight into that layout (no transpose
+        after the projection). Keys and values go depth-first into
+        `ops.attention_kernels.softmax_attention`."""
+        if depth_first:
+            y = jnp.einsum("btd,dnh->bnht", x, layer.kernel.value)
+            if layer.bias is not None:
+                y = y + layer.bias.value[:, :, None]
+            return y
         y = jnp.einsum("btd,dnh->bnth", x, layer.kernel.value)
         if layer.bias is not None:
             y = y + layer.bias.value[:, None, :]
@@ -477,8 +483,8 @@ class MultiHeadAttention(Layer):
         key = key.astype(query.dtype)
         # flatten the attention axes to one sequence axis
         q = self._project(query.reshape(batch, tq, query.shape[-1]), self.query_dense)
-        k = self._project(key.reshape(batch, tv, key.shape[-1]), self.key_dense)
-        v = self._project(value.reshape(batch, tv, value.shape[-1]), self.value_dense)
+        k_t = self._project(key.reshape(batch, tv, key.shape[-1]), self.key_dense, True)
+        v_t = self._project(value.reshape(batch, tv, value.shape[-1]), self.value_dense, True)
 
         def flat(m):
             return None if m is None else jnp.asarray(m).reshape(m.shape[0], -1)
@@ -494,17 +500,17 @@ class MultiHeadAttention(Layer):
         mask4 = None if full_mask is None else full_mask[:, None]
         dropping = bool(training) and self.dropout > 0
         if return_attention_scores:
-            weights = masked_softmax(jnp.einsum("bnth,bnsh->bnts", q, k), mask4)
+            weights = masked_softmax(jnp.einsum("bnth,bnhs->bnts", q, k_t), mask4)
             final = weights
             if dropping:
                 final = apply_dropout(weights, self.dropout, seed=self.seed_generator)
-            heads = jnp.einsum("bnts,bnsh->bnth", final, v)
+            heads = jnp.einsum("bnts,bnhs->bnth", final, v_t)
         else:
             keep = None
             if dropping:
                 keep = jax.random.bernoulli(draw_key(self.seed_generator), 1.0 - self.dropout,
                                             (batch, self.num_heads, tq, tv))
-            heads = softmax_attention(q, k, v, mask4, keep, 1.0 / (1.0 - self.dropout))
+            heads = softmax_attention(q, k_t, v_t, mask4, keep, 1.0 / (1.0 - self.dropout))
         if self.use_gate:
             gate = self._project(query.reshape(batch, tq, query.shape[-1]), self._gate_dense)
             heads = heads * jax.nn.sigmoid(gate)

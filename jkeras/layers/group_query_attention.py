@@ -197,9 +197,10 @@ class GroupedQueryAttention(Layer):
             if dropping:
                 keep = jax.random.bernoulli(draw_key(None), 1.0 - self.dropout,
                                             (q.shape[0], q.shape[2], q.shape[1], k.shape[1]))
+            # (batch, steps, heads, depth) -> queries heads-first, keys/values depth-first
             heads = jnp.swapaxes(softmax_attention(
-                *(jnp.swapaxes(t, 1, 2) for t in (q, k, v)), mask4, keep,
-                1.0 / (1.0 - self.dropout)), 1, 2)
+                jnp.swapaxes(q, 1, 2), jnp.transpose(k, (0, 2, 3, 1)),
+                jnp.transpose(v, (0, 2, 3, 1)), mask4, keep, 1.0 / (1.0 - self.dropout)), 1, 2)
         if gate is not None:
             heads = heads * gate
         out = self._output_dense(heads)

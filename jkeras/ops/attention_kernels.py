@@ -1,16 +1,18 @@
 """Softmax attention over heads-first tensors, with a derivative written for XLA:CPU.
 
-`softmax_attention(q, k, v, mask, keep)` is `softmax(q k^T) v` (masked, with an
-optional dropout keep-mask on the weights) for tensors laid out (batch, heads, steps,
-depth). Its value is what autodiff of the plain formula gives; its derivative is a
-`jax.custom_jvp` whose tangent products are written so that their transposes (the
-backward pass) are matrix products in the forms XLA:CPU runs fastest. Autodiff of
-the plain formula contracts the (steps, steps) weights over their first axis for the
-key and value gradients, a form XLA:CPU runs ~2.3x slower than the others at these
-sizes; here those products come out with the small (depth, steps) result and the
-softmax derivative needs one row reduction (measured on a (32, 4, 128, 16)
-self-attention: forward + backward 7.7 ms vs 10.2 ms). Forward mode and higher
-derivatives work, as the tangent rule is itself made of differentiable ops.
+`softmax_attention(q, k_t, v_t, mask, keep)` is `softmax(q k^T) v` (masked, with an
+optional dropout keep-mask on the weights) for queries laid out (batch, heads, steps,
+depth) and keys and values laid out (batch, heads, depth, steps). Its value is what
+autodiff of the plain formula gives; its derivative is a `jax.custom_jvp` whose tangent
+products, and so their transposes (the backward pass), are matrix products in the
+forms XLA:CPU runs fastest. Autodiff of the plain formula over (steps, depth) keys and
+values contracts the (steps, steps) weights over their first axis for the key and
+value gradients, a form XLA:CPU runs ~2.3x slower than the others at these sizes; with
+keys and values depth-first those gradients come out as (depth, Tq) x (Tq, Tv)
+products, and the softmax derivative needs one row reduction (measured on a (32, 4,
+128, 16) self-attention, Intel Xeon AVX-512: forward + backward 4.6 ms vs 10.2 ms).
+Forward mode and higher derivatives work: the tangent rule is itself made of
+differentiable ops.
 """
 
 from __future__ import annotations
@@ -38,16 +40,12 @@ def masked_softmax(scores, mask=None):
     return jnp.where(mask, weights, 0.0).astype(weights.dtype)
 
 
-def _swap(x):
-    return jnp.swapaxes(x, -1, -2)
-
-
 def _is_zero(t) -> bool:
     return t is None or isinstance(t, SymbolicZero)
 
 
-def _weights(q, k, mask):
-    return masked_softmax(jnp.einsum("bnth,bnsh->bnts", q, k), mask)
+def _weights(q, k_t, mask):
+    return masked_softmax(jnp.einsum("bnth,bnhs->bnts", q, k_t), mask)
 
 
 def _dropped(p, keep, keep_scale):
@@ -57,39 +55,42 @@ def _dropped(p, keep, keep_scale):
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
-def softmax_attention(q, k, v, mask, keep, keep_scale: float = 1.0):
-    """(batch, heads, Tq, depth) x (batch, heads, Tv, depth) x (batch, heads, Tv, depth_v)
-    -> (batch, heads, Tq, depth_v): `softmax(q k^T) v` over Tv.
+def softmax_attention(q, k_t, v_t, mask, keep, keep_scale: float = 1.0):
+    """(batch, heads, Tq, depth) x (batch, heads, depth, Tv) x (batch, heads, depth_v, Tv)
+    -> (batch, heads, Tq, depth_v): `softmax(q k^T) v` over Tv, for keys and values
+    given depth-first (`k_t`, `v_t`).
 
     `q` comes scaled already. `mask`: None or booleans broadcastable to (batch, heads,
     Tq, Tv), True = attend; fully masked rows give 0. `keep`: None or booleans of that
     shape: dropout on the weights, kept ones scaled by `keep_scale` (static)."""
-    p = _dropped(_weights(q, k, mask), keep, keep_scale)
-    return jnp.einsum("bnts,bnsh->bnth", p, v)
+    p = _dropped(_weights(q, k_t, mask), keep, keep_scale)
+    return jnp.einsum("bnts,bnhs->bnth", p, v_t)
 
 
 def _softmax_attention_jvp(keep_scale, primals, tangents):
-    q, k, v, mask, keep = primals
-    dq, dk, dv = (None if _is_zero(t) else t for t in tangents[:3])
-    p = _weights(q, k, mask)
+    q, k_t, v_t, mask, keep = primals
+    dq, dk_t, dv_t = (None if _is_zero(t) else t for t in tangents[:3])
+    # barriers keep the key and value gradients' products separate from what consumes
+    # them, so that XLA computes them as (depth, Tq) x (Tq, Tv) products
+    if dk_t is not None:
+        dk_t = jax.lax.optimization_barrier(dk_t)
+    if dv_t is not None:
+        dv_t = jax.lax.optimization_barrier(dv_t)
+    p = _weights(q, k_t, mask)
     w = _dropped(p, keep, keep_scale)
-    out = jnp.einsum("bnts,bnsh->bnth", w, v)
+    out = jnp.einsum("bnts,bnhs->bnth", w, v_t)
     tangent = None
-    if dq is not None or dk is not None:
-        # the score tangent; the key term is a product with a (depth, Tv) operand, so
-        # its transpose (the key gradient) is (depth, Tq) x (Tq, Tv), not a
-        # contraction over the weights' first axis
+    if dq is not None or dk_t is not None:
         ds = None
         if dq is not None:
-            ds = jnp.einsum("bnth,bnsh->bnts", dq, k)
-        if dk is not None:
-            term = jnp.einsum("bnth,bnhs->bnts", q, _swap(dk))
+            ds = jnp.einsum("bnth,bnhs->bnts", dq, k_t)
+        if dk_t is not None:
+            term = jnp.einsum("bnth,bnhs->bnts", q, dk_t)
             ds = term if ds is None else ds + term
         dp = p * (ds - jnp.sum(p * ds, axis=-1, keepdims=True))
-        tangent = jnp.einsum("bnts,bnsh->bnth", _dropped(dp, keep, keep_scale), v)
-    if dv is not None:
-        # the value term, written so that the value gradient is (depth_v, Tq) x (Tq, Tv)
-        term = _swap(jnp.einsum("bnhs,bnts->bnht", _swap(dv), w))
+        tangent = jnp.einsum("bnts,bnhs->bnth", _dropped(dp, keep, keep_scale), v_t)
+    if dv_t is not None:
+        term = jnp.einsum("bnts,bnhs->bnth", w, dv_t)
         tangent = term if tangent is None else tangent + term
     if tangent is None:
         tangent = jnp.zeros_like(out)

@@ -130,3 +130,27 @@ def test_step_compile_options_by_model_kind(monkeypatch):
     monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", "")
     monkeypatch.setenv("XLA_FLAGS", "")  # the user's flags without jkeras's: left alone
     assert step_compiler_options(dense) == {}
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_ops_dot_product_attention_kernel_path_matches_general_path(causal):
+    """keras.ops.dot_product_attention without bias/mask takes the attention kernel on
+    CPU (grouped kv heads, causal or not); an all-True mask takes the general path:
+    values and gradients agree."""
+    r = np.random.default_rng(4)
+    q = jnp.asarray(r.standard_normal((2, 5, 4, 3)), jnp.float32)  # 4 heads
+    k = jnp.asarray(r.standard_normal((2, 6, 2, 3)), jnp.float32)  # 2 kv heads
+    v = jnp.asarray(r.standard_normal((2, 6, 2, 5)), jnp.float32)
+    ones = jnp.ones((2, 4, 5, 6), bool)
+
+    def loss(q, k, v, mask):
+        out = keras.ops.dot_product_attention(q, k, v, mask=mask, is_causal=causal)
+        return jnp.sum(jnp.cos(out)), out
+
+    (_, fast), g_fast = jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(q, k, v, None)
+    (_, plain), g_plain = jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(
+        q, k, v, ones)
+    assert fast.shape == (2, 5, 4, 5)
+    np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+    for a, b in zip(g_fast, g_plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jkeras.ops.attention_kernels import softmax_attention
 from jkeras.ops.operation import symbolic_function
 
 
@@ -20,7 +21,32 @@ def _to_4d(t, heads: int):
     return t
 
 
+def _kernel_applies(query, bias, mask, soft_cap) -> bool:
+    """Whether `_kernel_attention` computes this call (float32 on the CPU backend, no
+    bias, soft cap or user mask: the kernel gives fully masked rows weight 0 where Keras
+    spreads them evenly, and a causal mask leaves no row fully masked)."""
+    return (query.dtype == jnp.float32 and bias is None and mask is None
+            and soft_cap is None and jax.default_backend() == "cpu")
+
+
+def _kernel_attention(query, key, value, scale, is_causal):
+    """`_attention` through `attention_kernels.softmax_attention` (whose backward pass
+    XLA:CPU runs ~1.8x faster at (32, 128, 4, 16)): heads-first queries, depth-first keys
+    and values, kv heads repeated for grouped queries."""
+    target, source = query.shape[1], key.shape[1]
+    groups = query.shape[2] // key.shape[2]
+    q = jnp.transpose(query, (0, 2, 1, 3)) * jnp.asarray(scale, query.dtype)
+    k_t = jnp.transpose(key, (0, 2, 3, 1))
+    v_t = jnp.transpose(value, (0, 2, 3, 1))
+    if groups > 1:
+        k_t, v_t = jnp.repeat(k_t, groups, axis=1), jnp.repeat(v_t, groups, axis=1)
+    keep = jnp.tril(jnp.ones((target, source), bool)) if is_causal else None
+    return jnp.transpose(softmax_attention(q, k_t, v_t, keep, None), (0, 2, 1, 3))
+
+
 def _attention(query, key, value, bias, mask, scale, is_causal, soft_cap):
+    if _kernel_applies(query, bias, mask, soft_cap):
+        return _kernel_attention(query, key, value, scale, is_causal)
     batch, target, heads, depth = query.shape
     kv_heads = key.shape[2]
     groups = heads // kv_heads

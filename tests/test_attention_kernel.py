@@ -108,7 +108,8 @@ def test_attention_layer_gradients_unchanged(make):
 
 def test_step_compile_options_by_model_kind(monkeypatch):
     """On CPU with jkeras's YNNPACK fusion flag in XLA_FLAGS, models with attention or
-    convolutions keep the process-wide fusion; dense-only models use it for dots only;
+    convolutions of more than 16 channels keep the process-wide fusion; others use it for
+    dots only;
     JKERAS_STEP_XLA_OPTIONS replaces the choice."""
     from jkeras.backend import xla_flags
     from jkeras.training.model_io import step_compiler_options
@@ -120,9 +121,11 @@ def test_step_compile_options_by_model_kind(monkeypatch):
     dense = keras.Model(i, layers.Dense(3)(layers.LayerNormalization()(i)))
     attention = keras.Model(i, layers.Dense(3)(layers.MultiHeadAttention(2, 2)(i, i)))
     nested = keras.Model(i, attention(i))
-    conv = keras.Model(i, layers.Conv1D(3, 3)(i))
-    assert step_compiler_options(dense) == {
-        "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+    conv = keras.Model(i, layers.Conv1D(17, 3)(i))  # more than 16 channels: YNNPACK's
+    small_conv = keras.Model(i, layers.Conv1D(16, 3)(i))  # XLA:CPU keeps it off YNNPACK
+    dots_only = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+    assert step_compiler_options(dense) == dots_only
+    assert step_compiler_options(small_conv) == dots_only
     for model in (attention, nested, conv):
         assert step_compiler_options(model) == {}
     monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", '{"xla_cpu_enable_fast_math": true}')

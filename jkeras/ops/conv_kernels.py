@@ -70,6 +70,12 @@ _implementation: str | None = None
 # YNNPACK path, so the custom formulation would only add work there.
 _YNN_MIN_CHANNELS = 17
 
+
+def channels_on_ynn_path(in_channels: int, out_channels: int) -> bool:
+    """Whether XLA:CPU runs a convolution with these channel counts on its YNNPACK path
+    (more than 16 input or output channels)."""
+    return max(in_channels, out_channels) >= _YNN_MIN_CHANNELS
+
 _SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
 
 
@@ -266,7 +272,7 @@ def select_implementation(x, kernel, strides: Sequence[int], dilation: Sequence[
     # auto
     if jax.default_backend() != "cpu":
         return "lax"
-    if max(kernel.shape[-2], kernel.shape[-1]) < _YNN_MIN_CHANNELS:
+    if not channels_on_ynn_path(kernel.shape[-2], kernel.shape[-1]):
         return "lax"
     return "ynn"
 
@@ -407,5 +413,6 @@ def fold_saves_work(kernel1_shape: Sequence[int], kernel2_shape: Sequence[int]) 
 
 __all__ = ["IMPLEMENTATIONS", "compose_kernels", "conv", "conv_implementation",
            "conv_output_length", "conv_transpose", "deconv_output_length", "depthwise_conv",
-           "dimension_numbers", "explicit_padding", "fold_saves_work", "select_implementation",
+           "channels_on_ynn_path", "dimension_numbers", "explicit_padding", "fold_saves_work",
+           "select_implementation",
            "set_conv_implementation", "spatial_axes", "ynn_applies"]

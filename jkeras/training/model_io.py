@@ -9,6 +9,7 @@ import re
 import jax
 
 from jkeras.backend.scope import StatelessScope
+from jkeras.ops.conv_kernels import channels_on_ynn_path
 from jkeras.training import data_adapter as da
 from jkeras.training.compile_utils import shape_tuple
 
@@ -80,17 +81,18 @@ def pad_ok(model, training: bool) -> bool:
     return True
 
 
+def _is_convolution(layer) -> bool:
+    cls = type(layer)
+    if getattr(cls, "_fuse_steps", True) is False:
+        return True
+    return cls.__module__.endswith("layers.convolutional") or bool(_CONV_NAME.search(cls.__name__))
+
+
 def has_convolutions(model) -> bool:
     """Whether the model contains convolution layers (XLA:CPU runs convolution
     steps fused in a loop far slower than one step per call). A layer class may
     say so itself with `_fuse_steps = False`."""
-    for layer in walk_layers(model):
-        cls = type(layer)
-        if getattr(cls, "_fuse_steps", True) is False:
-            return True
-        if cls.__module__.endswith("layers.convolutional") or _CONV_NAME.search(cls.__name__):
-            return True
-    return False
+    return any(_is_convolution(layer) for layer in walk_layers(model))
 
 
 def uses_attention(model) -> bool:
@@ -100,15 +102,36 @@ def uses_attention(model) -> bool:
     return any(getattr(type(layer), "_attention_scores", False) for layer in walk_layers(model))
 
 
+def _ynn_sized_convolution(layer) -> bool:
+    """Whether a convolution layer's channel counts put it on XLA:CPU's YNNPACK path
+    (`conv_kernels.channels_on_ynn_path`); True when its kernel shape is unknown."""
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None:
+        kernel = getattr(layer, "pointwise_kernel", None)
+    shape = getattr(kernel, "shape", None)
+    if shape is None or len(shape) < 3:
+        return True
+    return channels_on_ynn_path(int(shape[-2]), int(shape[-1]))
+
+
+def uses_ynn_convolutions(model) -> bool:
+    """Whether the model has a convolution that XLA:CPU runs on YNNPACK (more than 16
+    input or output channels)."""
+    return any(_is_convolution(layer) and _ynn_sized_convolution(layer)
+               for layer in walk_layers(model))
+
+
 def step_compiler_options(model) -> dict:
     """Per-compile XLA options for a model's step functions. jkeras turns on
     XLA:CPU's YNNPACK fusion of dots with elementwise and reduce ops for the whole
-    process (`backend.xla_flags`). Measured on two CPU kinds: convolution steps run
-    several times faster with it, and so do attention steps (a two-block text
+    process (`backend.xla_flags`). Convolution steps run several times faster with it
+    (measured on an AMD EPYC and an Intel Xeon), and so do attention steps (Xeon) (a two-block text
     Transformer's training step 1.37x: without it XLA:CPU splits each softmax and
     LayerNorm reduction into a slow reduce-window), but dense and recurrent steps
-    run 15-55% slower, so a model with neither convolutions nor attention compiles
-    with YNNPACK for dots only (measured equal to XLA's default).
+    run 15-55% slower, and convolutions with at most 16 channels (which XLA:CPU keeps
+    off YNNPACK) 5-8% slower (the seed's inception block, Xeon), so a model with
+    neither attention nor a convolution of more than 16 channels compiles with
+    YNNPACK for dots only.
     `JKERAS_STEP_XLA_OPTIONS` (a JSON object) replaces these."""
     import json
     import os
@@ -122,7 +145,7 @@ def step_compiler_options(model) -> dict:
     if f"{xla_flags.YNN_FLAG}={xla_flags.YNN_VALUE}" not in process or \
             jax.default_backend() != "cpu":
         return {}
-    if has_convolutions(model) or uses_attention(model):
+    if uses_ynn_convolutions(model) or uses_attention(model):
         return {}
     return {xla_flags.YNN_FLAG.lstrip("-"): "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 

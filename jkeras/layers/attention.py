@@ -14,7 +14,12 @@ from jkeras.engine.layer import Layer
 from jkeras.engine.seed_generator import SeedGenerator, draw_key
 from jkeras.layers.core import apply_dropout
 from jkeras.layers.einsum_dense import fan_aware_initializer
-from jkeras.ops.attention_kernels import mask_penalty, masked_softmax, softmax_attention
+from jkeras.ops.attention_kernels import (
+    kernel_preferred,
+    mask_penalty,
+    masked_softmax,
+    softmax_attention,
+)
 
 
 def _causal_mask(q_len: int, v_len: int):
@@ -499,7 +504,7 @@ class MultiHeadAttention(Layer):
         # a fully masked row gets no weight at all (not a uniform distribution)
         mask4 = None if full_mask is None else full_mask[:, None]
         dropping = bool(training) and self.dropout > 0
-        if return_attention_scores:
+        if return_attention_scores or not kernel_preferred():
             weights = masked_softmax(jnp.einsum("bnth,bnhs->bnts", q, k_t), mask4)
             final = weights
             if dropping:

@@ -29,7 +29,7 @@ from jkeras.layers.attention import (
 from jkeras.layers.core import apply_dropout
 from jkeras.layers.einsum_dense import EinsumDense
 from jkeras.layers.recurrent import nest_variable_paths
-from jkeras.ops.attention_kernels import masked_softmax, softmax_attention
+from jkeras.ops.attention_kernels import kernel_preferred, masked_softmax, softmax_attention
 
 
 def _positive_int(owner: str, name: str, value) -> int:
@@ -188,7 +188,7 @@ class GroupedQueryAttention(Layer):
         q = q * jnp.asarray(1.0 / math.sqrt(self.head_dim), q.dtype)
         mask4 = None if full_mask is None else full_mask[:, None]
         dropping = bool(training) and self.dropout > 0
-        if return_attention_scores:
+        if return_attention_scores or not kernel_preferred():
             weights = masked_softmax(jnp.einsum("bquh,bkuh->buqk", q, k), mask4)
             final = apply_dropout(weights, self.dropout) if dropping else weights
             heads = jnp.einsum("buqk,bkuh->bquh", final, v)

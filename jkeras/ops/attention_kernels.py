@@ -40,6 +40,12 @@ def masked_softmax(scores, mask=None):
     return jnp.where(mask, weights, 0.0).astype(weights.dtype)
 
 
+def kernel_preferred() -> bool:
+    """Whether attention layers use `softmax_attention`: on the CPU backend, where its
+    forms were chosen and measured; elsewhere they keep the plain formula."""
+    return jax.default_backend() == "cpu"
+
+
 def _is_zero(t) -> bool:
     return t is None or isinstance(t, SymbolicZero)
 

@@ -106,35 +106,6 @@ def test_attention_layer_gradients_unchanged(make):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
-def test_step_compile_options_by_model_kind(monkeypatch):
-    """On CPU with jkeras's YNNPACK fusion flag in XLA_FLAGS, models with attention or
-    convolutions of more than 16 channels keep the process-wide fusion; others use it for
-    dots only;
-    JKERAS_STEP_XLA_OPTIONS replaces the choice."""
-    from jkeras.backend import xla_flags
-    from jkeras.training.model_io import step_compiler_options
-
-    monkeypatch.setenv("XLA_FLAGS", f"{xla_flags.YNN_FLAG}={xla_flags.YNN_VALUE}")
-    monkeypatch.delenv("JKERAS_STEP_XLA_OPTIONS", raising=False)
-    layers = keras.layers
-    i = keras.Input((6, 4))
-    dense = keras.Model(i, layers.Dense(3)(layers.LayerNormalization()(i)))
-    attention = keras.Model(i, layers.Dense(3)(layers.MultiHeadAttention(2, 2)(i, i)))
-    nested = keras.Model(i, attention(i))
-    conv = keras.Model(i, layers.Conv1D(17, 3)(i))  # more than 16 channels: YNNPACK's
-    small_conv = keras.Model(i, layers.Conv1D(16, 3)(i))  # XLA:CPU keeps it off YNNPACK
-    dots_only = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
-    assert step_compiler_options(dense) == dots_only
-    assert step_compiler_options(small_conv) == dots_only
-    for model in (attention, nested, conv):
-        assert step_compiler_options(model) == {}
-    monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", '{"xla_cpu_enable_fast_math": true}')
-    assert step_compiler_options(attention) == {"xla_cpu_enable_fast_math": True}
-    monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", "")
-    monkeypatch.setenv("XLA_FLAGS", "")  # the user's flags without jkeras's: left alone
-    assert step_compiler_options(dense) == {}
-
-
 @pytest.mark.parametrize("causal", [False, True])
 def test_ops_dot_product_attention_kernel_path_matches_general_path(causal):
     """keras.ops.dot_product_attention without bias/mask takes the attention kernel on

@@ -622,6 +622,8 @@ class _BaseSeparableConv(_Conv):
     """Depthwise convolution (each input channel on its own, `depth_multiplier`
     outputs per channel) followed by a 1x1 pointwise convolution to `filters`."""
 
+    _depthwise = True  # step compile options: model_io.step_compiler_options
+
     _keras1_table = _K1_SEPARABLE_TABLE
 
     @_keras1_conv_init
@@ -725,6 +727,8 @@ class SeparableConvolution2D(SeparableConv2D):
 class _BaseDepthwiseConv(_Conv):
     """Convolves each input channel with its own `depth_multiplier` filters:
     kernel (*kernel_size, in_channels, depth_multiplier), bias (in * multiplier,)."""
+
+    _depthwise = True  # step compile options: model_io.step_compiler_options
 
     _keras1_table = {k: v for k, v in _K1_SEPARABLE_TABLE.items() if k != "nb_filter"}
 

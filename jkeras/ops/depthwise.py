@@ -68,8 +68,7 @@ def depthwise_conv(x, kernel, strides: Sequence[int], pads: Sequence[tuple[int, 
     kernel = kernel.astype(compute)
     geometry = (tuple(strides), tuple(tuple(p) for p in pads), tuple(dilation))
     if all(s == 1 for s in strides):
-        # JAX's own input gradient (pads of the output gradient) is fast at stride 1.
-        y = _shifted_sum(x, kernel, geometry)
+        y = _unit_stride_depthwise(x, kernel, geometry)
     else:
         y = _strided_depthwise(x, kernel, geometry)
     return y.astype(out_dtype)
@@ -80,30 +79,66 @@ def _out_sizes(sizes, ksize, strides, dilation):
             for n, k, s, d in zip(sizes, ksize, strides, dilation)]
 
 
-def _shifted_sum(x, kernel, geometry):
+def _shifted_sum(x, kernel, geometry, multiply_first: bool = False):
+    """Sum over the taps of (the padded input shifted to the tap) * (the tap's weights).
+    With `multiply_first`, each tap multiplies the input by its weights before padding and
+    shifting (the same values): the form of the kernel tangent, whose transpose (the
+    kernel gradient) then reads the input itself instead of keeping every tap's shifted
+    copy of it from the forward pass."""
     strides, pads, dilation = geometry
     rank = len(strides)
     channels, multiplier = kernel.shape[-2], kernel.shape[-1]
     ksize = kernel.shape[:rank]
-    padded = lax.pad(x, jnp.zeros((), x.dtype),
-                     ((0, 0, 0), *((lo, hi, 0) for lo, hi in pads), (0, 0, 0)))
-    out_sizes = _out_sizes(padded.shape[1:rank + 1], ksize, strides, dilation)
+    pad_config = ((0, 0, 0), *((lo, hi, 0) for lo, hi in pads), (0, 0, 0))
     if multiplier > 1:
-        padded = padded[..., None]  # (N, *spatial, C, 1) against (C, M) weights
-    tail = (channels, 1) if multiplier > 1 else (channels,)
+        x = x[..., None]  # (N, *spatial, C, 1) against (C, M) weights
+        pad_config = (*pad_config, (0, 0, 0))
+    zero = jnp.zeros((), x.dtype)
+    padded = None if multiply_first else lax.pad(x, zero, pad_config)
+    padded_sizes = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:rank + 1], pads)]
+    out_sizes = _out_sizes(padded_sizes, ksize, strides, dilation)
+    tail = (channels, multiplier) if multiplier > 1 else (channels,)
     total = None
     for tap in _tap_offsets(ksize):
         start = [t * d for t, d in zip(tap, dilation)]
         limit = [b + (o - 1) * s + 1 for b, o, s in zip(start, out_sizes, strides)]
-        window = lax.slice(padded, (0, *start, *(0,) * len(tail)),
-                           (padded.shape[0], *limit, *tail),
-                           (1, *strides, *(1,) * len(tail)))
         weights = kernel[tap] if multiplier > 1 else kernel[tap][:, 0]
-        term = window * weights
+        source = lax.pad(x * weights, zero, pad_config) if multiply_first else padded
+        window = lax.slice(source, (0, *start, *(0,) * len(tail)),
+                           (source.shape[0], *limit, *source.shape[rank + 1:]),
+                           (1, *strides, *(1,) * len(tail)))
+        term = window if multiply_first else window * weights
         total = term if total is None else total + term
     if multiplier > 1:
         total = total.reshape((*total.shape[:-2], channels * multiplier))
     return total
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _unit_stride_depthwise(x, kernel, geometry):
+    return _shifted_sum(x, kernel, geometry)
+
+
+def _unit_stride_depthwise_jvp(geometry, primals, tangents):
+    # The input tangent is the shifted sum itself (JAX transposes it into pads of the
+    # output gradient, fast at stride 1); the kernel tangent multiplies before shifting
+    # (`_shifted_sum(multiply_first=True)`): MobileNetV2's training step ran ~18% faster
+    # than with the shifted copies autodiff keeps (2-core Xeon).
+    x, kernel = primals
+    x_dot, kernel_dot = tangents
+    y = _shifted_sum(x, kernel, geometry)
+    y_dot = None
+    if not isinstance(x_dot, SymbolicZero):
+        y_dot = _shifted_sum(x_dot, kernel, geometry)
+    if not isinstance(kernel_dot, SymbolicZero):
+        k_part = _shifted_sum(x, kernel_dot, geometry, multiply_first=True)
+        y_dot = k_part if y_dot is None else y_dot + k_part
+    if y_dot is None:
+        y_dot = jnp.zeros_like(y)
+    return y, y_dot
+
+
+_unit_stride_depthwise.defjvp(_unit_stride_depthwise_jvp, symbolic_zeros=True)
 
 
 def _input_gradient(dy, kernel, x_shape, geometry):
@@ -176,6 +211,8 @@ def _strided_depthwise_jvp(geometry, primals, tangents):
             jax.ShapeDtypeStruct(y.shape, y.dtype))
         y_dot = through_input(x_dot)[0]
     if not isinstance(kernel_dot, SymbolicZero):
+        # (multiplying first, as at stride 1, made MobileNetV2's step ~10% slower here:
+        # it multiplies at the input's resolution)
         k_part = _shifted_sum(x, kernel_dot, geometry)
         y_dot = k_part if y_dot is None else y_dot + k_part
     if y_dot is None:

@@ -56,7 +56,6 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.custom_derivatives import SymbolicZero
 
 from jkeras.ops import depthwise, winograd
 
@@ -227,19 +226,15 @@ def _ynn_conv2d_jvp(pads, primals, tangents):
     # Symbolic zeros: a tangent that is zero (an input not being differentiated) costs
     # nothing instead of a convolution of zeros.
     x, kernel = primals
-    x_dot, kernel_dot = tangents
     y = _nhwc_conv(x, kernel, pads)
-    y_dot = None
-    if not isinstance(x_dot, SymbolicZero):
-        through_input = jax.linear_transpose(lambda g: _input_gradient(g, kernel, pads),
-                                             jax.ShapeDtypeStruct(y.shape, y.dtype))
-        y_dot = through_input(x_dot)[0]
-    if not isinstance(kernel_dot, SymbolicZero):
-        k_part = _nhwc_conv(x, kernel_dot, pads)
-        y_dot = k_part if y_dot is None else y_dot + k_part
-    if y_dot is None:
-        y_dot = jnp.zeros_like(y)
-    return y, y_dot
+
+    def through_input(x_dot):
+        return jax.linear_transpose(lambda g: _input_gradient(g, kernel, pads),
+                                    jax.ShapeDtypeStruct(y.shape, y.dtype))(x_dot)[0]
+
+    return y, depthwise.sum_of_tangents(
+        y, (tangents[0], through_input),
+        (tangents[1], lambda kernel_dot: _nhwc_conv(x, kernel_dot, pads)))
 
 
 _ynn_conv2d.defjvp(_ynn_conv2d_jvp, symbolic_zeros=True)

@@ -1,5 +1,7 @@
 """Per-model XLA compile options of the step functions (model_io.step_compiler_options)."""
 
+import pytest
+
 import jkeras as keras
 from jkeras.backend import xla_flags
 from jkeras.ops import conv_kernels
@@ -42,6 +44,10 @@ def test_step_compile_options_by_model_kind(monkeypatch):
         conv_kernels.set_conv_implementation(None)
     monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", '{"xla_cpu_enable_fast_math": true}')
     assert step_compiler_options(attention) == {"xla_cpu_enable_fast_math": True}
+    for bad in ("{not json", "[1, 2]"):
+        monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", bad)
+        with pytest.raises(ValueError, match="JKERAS_STEP_XLA_OPTIONS must be a JSON object"):
+            step_compiler_options(dense)
     monkeypatch.setenv("JKERAS_STEP_XLA_OPTIONS", "")
     monkeypatch.setenv("XLA_FLAGS", "")
     assert step_compiler_options(dense) == {}

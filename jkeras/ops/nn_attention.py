@@ -40,8 +40,8 @@ def _kernel_attention(query, key, value, scale, is_causal):
     v_t = jnp.transpose(value, (0, 2, 3, 1))
     if groups > 1:
         k_t, v_t = jnp.repeat(k_t, groups, axis=1), jnp.repeat(v_t, groups, axis=1)
-    keep = jnp.tril(jnp.ones((target, source), bool)) if is_causal else None
-    return jnp.transpose(softmax_attention(q, k_t, v_t, keep, None), (0, 2, 1, 3))
+    causal = jnp.tril(jnp.ones((target, source), bool)) if is_causal else None
+    return jnp.transpose(softmax_attention(q, k_t, v_t, causal, None), (0, 2, 1, 3))
 
 
 def _attention(query, key, value, bias, mask, scale, is_causal, soft_cap):

@@ -131,9 +131,9 @@ def step_compiler_options(model) -> dict:
     """Per-compile XLA options for a model's step functions. jkeras turns on
     XLA:CPU's YNNPACK fusion of dots with elementwise and reduce ops for the whole
     process (`backend.xla_flags`). Convolution steps run several times faster with it
-    (measured on an AMD EPYC and an Intel Xeon), and so do attention steps (Xeon) (a two-block text
-    Transformer's training step 1.37x: without it XLA:CPU splits each softmax and
-    LayerNorm reduction into a slow reduce-window), but dense and recurrent steps
+    (measured on an AMD EPYC and an Intel Xeon), and so do attention steps: a two-block
+    text Transformer's training step 1.37x on the Xeon (without it XLA:CPU splits each
+    softmax and LayerNorm reduction into a slow reduce-window). Dense and recurrent steps
     run 15-55% slower, and convolutions with at most 16 channels (which XLA:CPU keeps
     off YNNPACK) 5-8% slower (the seed's inception block, Xeon), so a model with
     neither attention nor a convolution of more than 16 channels compiles with
@@ -148,7 +148,17 @@ def step_compiler_options(model) -> dict:
 
     env = os.environ.get("JKERAS_STEP_XLA_OPTIONS")
     if env:
-        return json.loads(env)
+        try:
+            options = json.loads(env)
+        except ValueError:
+            options = None
+        if not isinstance(options, dict):
+            raise ValueError(
+                "JKERAS_STEP_XLA_OPTIONS must be a JSON object of XLA options, e.g. "
+                '{"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}; '
+                f"got {env!r}. Fix or unset it."
+            )
+        return options
     from jkeras.backend import xla_flags
 
     process = os.environ.get("XLA_FLAGS", "")
